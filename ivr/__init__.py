@@ -1,0 +1,56 @@
+"""The Spasticity Clinic's phone and text line: a Flask app built by create_app()."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from flask import Flask
+from twilio.request_validator import RequestValidator
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import logs
+from .line import Line
+from .menus import load_menus
+from .settings import StartupError, read_settings
+from .yaml_strict import MenuFileError
+
+# Twilio's largest webhook (a 1,600-character text plus its parameters) is a few kB.
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def create_app(test_config: dict[str, str] | None = None) -> Flask:
+    """Build the app from the environment (or from `test_config`, a dict of the same variables)."""
+    settings = read_settings(os.environ if test_config is None else test_config)
+    log = logs.configure(settings.log_level)
+    try:
+        menu = load_menus(settings.menus_file)
+    except MenuFileError as exc:
+        raise StartupError(
+            f"The line cannot start: {len(exc.problems)} problem(s) in {settings.menus_file}:\n"
+            f"{exc}"
+        ) from None
+    for warning in menu.warnings:
+        log.warning("%s", warning)
+    if settings.skip_signature_check:
+        log.warning("IVR_SKIP_SIGNATURE_CHECK is on: anyone can post to the webhooks. "
+                    "Use this for local development only.")
+
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_NAME="ivr_sms",
+        SESSION_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=4),
+    )
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
+    app.extensions["ivr"] = Line(menu, settings, RequestValidator(settings.auth_token or "unused"))
+
+    from . import sms, voice
+
+    app.register_blueprint(voice.bp)
+    app.register_blueprint(sms.bp)
+    return app

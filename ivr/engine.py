@@ -1,0 +1,261 @@
+"""The conversation engine: node + input -> what to say, what to collect, where to go, whom to dial.
+
+It knows nothing of Flask or Twilio; the voice and SMS renderers turn its answers into TwiML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from . import gsm, schema
+from .matching import normalise
+from .menus import Menu, Node
+from .phone import for_reading, for_speaking
+
+# The engine's own node for "scheduling did not answer"; menus.yaml ids cannot start with "_".
+UNAVAILABLE = "_unavailable"
+UNAVAILABLE_REPEAT_KEY = "1"
+# Dial outcomes after which the caller has finished (or hung up) and nothing more is said.
+DIAL_FINISHED = frozenset({"completed", "canceled"})
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Listen for one key at `node`; `tries` counts the caller's failed attempts there so far."""
+
+    node: str
+    tries: int = 0
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the line does next on a call, in order: say, prompt while listening, dial or hang up."""
+
+    say: tuple[str, ...] = ()  # said in full; keys pressed meanwhile are not heard
+    prompt: tuple[str, ...] = ()  # said while listening, so a caller may answer early
+    gather: Gather | None = None
+    dial: str | None = None  # E.164 number to put the caller through to
+    hangup: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the line texts back (None: nothing), and the menu a number sent next refers to."""
+
+    text: str | None
+    menu: str | None
+    encoding: gsm.Encoding | None = None
+
+
+# -- filling in names and numbers -----------------------------------------------------------------
+
+def spoken(menu: Menu, text: str, **extra: str) -> str:
+    """`text` with {name} and phone names filled in for the ear."""
+    values = {name: for_speaking(number) for name, number in menu.phones.items()}
+    return text.format_map({"name": menu.name, **values, **extra})
+
+
+def written(menu: Menu, text: str, **extra: str) -> str:
+    """`text` with {name} and phone names filled in for a text message."""
+    values = {name: for_reading(number) for name, number in menu.phones.items()}
+    return text.format_map({"name": menu.name, **values, **extra})
+
+
+# -- voice ----------------------------------------------------------------------------------------
+
+def start_call(menu: Menu) -> Turn:
+    """The start of every call: greeting and emergency notice in full, then the first menu."""
+    first = menu.nodes[menu.start]
+    prompt = [spoken(menu, first.say)] if first.say else []
+    prompt += _option_lines(menu, first)
+    prompt.append(spoken(menu, menu.phrases["keys_intro"]))
+    return Turn(
+        say=(spoken(menu, menu.greeting), spoken(menu, menu.emergency)),
+        prompt=tuple(prompt),
+        gather=Gather(first.id),
+    )
+
+
+def enter(menu: Menu, node_id: str, say: tuple[str, ...] = ()) -> Turn:
+    """Present a node from its beginning: a menu's choices, a summary, or a transfer."""
+    node = menu.nodes.get(node_id) or menu.nodes[menu.start]
+    if node.type == "transfer":
+        return Turn(say=say + (spoken(menu, node.say),), dial=node.dial)
+    body = (spoken(menu, node.say),) if node.say else ()
+    return Turn(say=say, prompt=body + _choices(menu, node), gather=Gather(node.id))
+
+
+def transfer(menu: Menu, say: tuple[str, ...] = ()) -> Turn:
+    """Put the caller through to the operator (the scheduling line)."""
+    return enter(menu, menu.operator, say)
+
+
+def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
+    """The caller pressed `digits` while listening at `node_id`."""
+    if node_id == UNAVAILABLE:
+        return _press_unavailable(menu, digits, tries)
+    node = menu.nodes.get(node_id)
+    if node is None:  # a stale or forged URL: start again rather than fail
+        return enter(menu, menu.start)
+    if not digits:
+        return silence(menu, node_id, tries)
+    if digits == schema.OPERATOR_KEY:
+        return transfer(menu)
+    if digits == schema.BACK_KEY:
+        return enter(menu, node.parent or menu.start)
+    if digits == schema.REPEAT_KEY:
+        return enter(menu, node.id)
+    option = node.option(digits)
+    if option is not None:
+        return enter(menu, option.target)
+    return _retry(menu, node, tries, menu.phrases["invalid_key"])
+
+
+def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
+    """The caller pressed nothing before the timeout at `node_id`."""
+    if node_id == UNAVAILABLE:
+        if tries + 1 > menu.no_input_retries:
+            return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
+        return _unavailable(menu, tries + 1, say=(spoken(menu, menu.phrases["no_input"]),))
+    node = menu.nodes.get(node_id)
+    if node is None:
+        return enter(menu, menu.start)
+    return _retry(menu, node, tries, menu.phrases["no_input"])
+
+
+def dial_ended(menu: Menu, status: str) -> Turn:
+    """The transfer ended with Twilio's DialCallStatus `status`."""
+    if status in DIAL_FINISHED:
+        return Turn(hangup=True)
+    return _unavailable(menu, 0)
+
+
+def failed(menu: Menu) -> Turn:
+    """Something broke inside the line: apologise and put the caller through to a person."""
+    return transfer(menu, say=(spoken(menu, menu.phrases["voice_error"]),))
+
+
+def _retry(menu: Menu, node: Node, tries: int, apology: str) -> Turn:
+    said = (spoken(menu, apology),)
+    if tries + 1 > menu.no_input_retries:
+        return transfer(menu, say=said)
+    return Turn(prompt=said + _choices(menu, node), gather=Gather(node.id, tries + 1))
+
+
+def _option_lines(menu: Menu, node: Node) -> list[str]:
+    template = menu.phrases["option"]
+    return [spoken(menu, template, title=menu.nodes[o.target].title, key=o.key) for o in node.options]
+
+
+def _choices(menu: Menu, node: Node) -> tuple[str, ...]:
+    """The keys a caller can press at `node`, said after its body."""
+    phrases = menu.phrases
+    lines = _option_lines(menu, node) if node.type == "menu" else [spoken(menu, phrases["repeat_key"])]
+    if node.id != menu.start:
+        parent = menu.nodes[node.parent or menu.start]
+        lines.append(spoken(menu, phrases["back_key"], title=parent.title))
+    lines.append(spoken(menu, phrases["operator_key"]))
+    return tuple(lines)
+
+
+def _unavailable(menu: Menu, tries: int, say: tuple[str, ...] = ()) -> Turn:
+    number = for_speaking(menu.operator_number)
+    prompt = (spoken(menu, menu.phrases["unavailable"], number=number),
+              spoken(menu, menu.phrases["unavailable_keys"]))
+    return Turn(say=say, prompt=prompt, gather=Gather(UNAVAILABLE, tries))
+
+
+def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
+    if digits in (UNAVAILABLE_REPEAT_KEY, schema.REPEAT_KEY):
+        return _unavailable(menu, 0)
+    if digits == schema.OPERATOR_KEY:
+        return transfer(menu)
+    if digits == schema.BACK_KEY:
+        return enter(menu, menu.start)
+    if not digits:
+        return silence(menu, UNAVAILABLE, tries)
+    # A wrong key here repeats the number rather than transferring to a line that just failed.
+    return _unavailable(menu, tries, say=(spoken(menu, menu.phrases["invalid_key"]),))
+
+
+# -- SMS ------------------------------------------------------------------------------------------
+
+def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
+    """The reply to a text `body`, given the menu the sender was last shown (None if unknown)."""
+    words = normalise(body)
+    current = last_menu if last_menu in menu.nodes and menu.nodes[last_menu].type == "menu" \
+        else menu.start
+    if words in schema.OPT_OUT_WORDS or words in schema.OPT_IN_WORDS:
+        return Reply(None, last_menu)  # Twilio's opt-out handling answers these itself
+    if words in schema.HELP_WORDS:
+        return _reply(written(menu, menu.phrases["sms_help"]), last_menu)
+    if body.strip() in (schema.BACK_KEY, "back"):
+        return _menu_reply(menu, menu.nodes[current].parent or menu.start)
+    if words in schema.MENU_WORDS:
+        return _menu_reply(menu, menu.start)
+    if words.isdigit():
+        if words == schema.OPERATOR_KEY:
+            return node_reply(menu, menu.operator, current)
+        option = menu.nodes[current].option(words)
+        if option is not None:
+            return node_reply(menu, option.target, current)
+        return _menu_reply(menu, current, not_understood=True)
+    target = menu.matcher.match(body) if words else None
+    if target is not None:
+        return node_reply(menu, target, current)
+    return _menu_reply(menu, menu.start, not_understood=True)
+
+
+def text_failed(menu: Menu) -> Reply:
+    """The reply when something broke inside the line."""
+    return _reply(written(menu, menu.phrases["sms_error"]), None)
+
+
+def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
+    """The text for reaching `node_id`: a menu listing, or a summary with the footer."""
+    node = menu.nodes[node_id]
+    if node.type == "menu":
+        return _menu_reply(menu, node_id)
+    text = written(menu, node.text)
+    if node.type == "summary":
+        text += "\n" + written(menu, menu.phrases["sms_footer"])
+    return _reply(text, current)
+
+
+def _menu_reply(menu: Menu, node_id: str, not_understood: bool = False) -> Reply:
+    return _reply(_menu_text(menu, node_id, not_understood), node_id)
+
+
+def _menu_text(menu: Menu, node_id: str, not_understood: bool = False) -> str:
+    node = menu.nodes[node_id]
+    phrases = menu.phrases
+    lines = [written(menu, phrases["sms_not_understood"])] if not_understood else []
+    lines.append(written(menu, phrases["sms_menu"]))
+    if node.text:
+        lines.append(written(menu, node.text))
+    lines += [f"{o.key} {menu.nodes[o.target].label}" for o in node.options]
+    lines.append(f"{schema.OPERATOR_KEY} {menu.nodes[menu.operator].label}")
+    if node_id == menu.start:
+        words = ", ".join(n.keywords[0].upper() for n in menu.nodes.values()
+                          if n.keywords and n.type != "menu")
+        lines.append(written(menu, phrases["sms_words"], keywords=words))
+    else:
+        lines.append(written(menu, phrases["sms_back"]))
+    return "\n".join(lines)
+
+
+def _reply(text: str, menu_id: str | None) -> Reply:
+    text = gsm.to_gsm(text)
+    return Reply(text, menu_id, gsm.encoding_of(text))
+
+
+def sms_replies_for_review(menu: Menu) -> Iterator[tuple[str, str]]:
+    """Every text the line can send, with the node it belongs to ("" for the line's own replies)."""
+    for node_id, node in menu.nodes.items():
+        reply = node_reply(menu, node_id, None).text or ""
+        yield node_id, reply
+        if node.type == "menu":
+            yield node_id, _menu_text(menu, node_id, not_understood=True)
+    yield "", written(menu, menu.phrases["sms_help"])
+    yield "", written(menu, menu.phrases["sms_error"])

@@ -1,0 +1,99 @@
+"""Match what a family typed (or, later, said) to a keyword, forgiving case, punctuation and small typos."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+
+def normalise(text: str) -> str:
+    """Lower-case words without accents, punctuation or extra spaces: " Baclofén!! " -> "baclofen"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"[a-z0-9]+", plain))
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (adjacent swaps count once), giving up above `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def typo_allowance(word: str) -> int:
+    """How many slips a word of this length may carry and still be recognised."""
+    if len(word) < 5:
+        return 0  # "pump" vs "plum": short words must be exact
+    return 1 if len(word) < 8 else 2
+
+
+class KeywordMatcher:
+    """Finds which target a message names, from a {keyword: target} table built once at load time."""
+
+    def __init__(self, keywords: Mapping[str, str]):
+        self._exact = {normalise(k): target for k, target in keywords.items()}
+        self._by_length = sorted(self._exact.items(), key=lambda item: -len(item[0]))
+
+    def match(self, text: str) -> str | None:
+        """The target the message names, or None when it names none or two different ones."""
+        words = normalise(text)
+        if not words:
+            return None
+        if words in self._exact:
+            return self._exact[words]
+        padded = f" {words} "
+        # A keyword inside a longer message ("tell me about the pump please"). A keyword that is part
+        # of a longer one found too does not count, so "baclofen pump" means the pump, not baclofen;
+        # two unrelated keywords ("botox and casting") are ambiguous.
+        found = [kw for kw, _ in self._by_length if f" {kw} " in padded]
+        if found:
+            kept = [kw for kw in found if not any(f" {kw} " in f" {longer} " for longer in found
+                                                  if longer != kw)]
+            targets = {self._exact[kw] for kw in kept}
+            return targets.pop() if len(targets) == 1 else None
+        return self._fuzzy(words)
+
+    def _fuzzy(self, words: str) -> str | None:
+        tokens = words.split()
+        best: dict[str, int] = {}
+        for keyword, target in self._exact.items():
+            kw_tokens = keyword.split()
+            # Compare the keyword with every run of the same number of words in the message.
+            for start in range(len(tokens) - len(kw_tokens) + 1):
+                candidate = " ".join(tokens[start:start + len(kw_tokens)])
+                allowance = typo_allowance(keyword)
+                if allowance == 0:
+                    continue
+                distance = edit_distance(candidate, keyword, allowance)
+                if distance <= allowance and distance < best.get(target, allowance + 1):
+                    best[target] = distance
+        if not best:
+            return None
+        closest = min(best.values())
+        winners = [t for t, d in best.items() if d == closest]
+        return winners[0] if len(winners) == 1 else None
+
+
+def claimed_twice(keywords: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """(keyword, first target, second target) for each normalised keyword given to two targets."""
+    owner: dict[str, str] = {}
+    clashes = []
+    for keyword, target in keywords:
+        key = normalise(keyword)
+        if key in owner and owner[key] != target:
+            clashes.append((keyword, owner[key], target))
+        owner.setdefault(key, target)
+    return clashes

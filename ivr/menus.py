@@ -1,0 +1,464 @@
+"""Load menus.yaml once into typed, validated objects; report every problem as file:line with a fix."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+
+from . import gsm, schema
+from .matching import KeywordMatcher, claimed_twice, normalise
+from .phone import PHONE_IN_TEXT, to_e164
+from .yaml_strict import Bool, Int, Map, MenuFileError, Null, Problem, Seq, Str, read_yaml
+
+NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
+OPTION_KEY = re.compile(r"[1-8]\Z")
+EMERGENCY_NUMBER = re.compile(r"\b9[\s,.-]*1[\s,.-]*1\b|nine[\s,-]+one[\s,-]+one", re.I)
+SMS_MAX_SEGMENTS = 2
+
+
+@dataclass(frozen=True)
+class Option:
+    """A key in a menu and the node it leads to."""
+
+    key: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """One menu, summary or transfer of the line."""
+
+    id: str
+    type: str
+    title: str
+    label: str
+    say: str
+    text: str
+    options: tuple[Option, ...] = ()
+    keywords: tuple[str, ...] = ()
+    dial: str | None = None  # E.164, for transfer nodes
+    parent: str | None = None  # the menu that star goes back to
+
+    def option(self, key: str) -> Option | None:
+        """The option for `key` in this menu, if any."""
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True)
+class Menu:
+    """The whole line as loaded from menus.yaml: what the engine and every renderer read."""
+
+    source: str
+    name: str
+    language: str
+    voice: str
+    phones: Mapping[str, str]
+    greeting: str
+    emergency: str
+    start: str
+    operator: str
+    no_input_retries: int
+    key_timeout: int
+    dial_timeout: int
+    phrases: Mapping[str, str]
+    nodes: Mapping[str, Node]
+    matcher: KeywordMatcher = field(repr=False, compare=False)
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def operator_number(self) -> str:
+        """The E.164 number key 0 dials."""
+        return self.nodes[self.operator].dial or ""
+
+
+def load_menus(path: str | Path) -> Menu:
+    """Read, check and build the menu file at `path`; raise MenuFileError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MenuFileError([Problem(str(path), 1, 1, "the menu file does not exist",
+                                     "check IVR_MENUS_FILE, or restore menus.yaml from git")]) from None
+    except UnicodeDecodeError as exc:
+        line = text_line_of_byte(path.read_bytes(), exc.start)
+        raise MenuFileError([Problem(str(path), line, 1, "the file is not UTF-8 text",
+                                     "save it again as UTF-8 in your editor")]) from None
+    return parse_menus(text, path.name)
+
+
+def text_line_of_byte(data: bytes, offset: int) -> int:
+    """The 1-based line number holding byte `offset`."""
+    return data.count(b"\n", 0, offset) + 1
+
+
+def parse_menus(text: str, filename: str = "menus.yaml") -> Menu:
+    """Check and build a Menu from the text of a menu file."""
+    doc = read_yaml(text, filename)
+    return _Builder(filename).build(doc)
+
+
+def _loc(value, fallback=None) -> tuple[int, int]:
+    for candidate in (value, fallback):
+        if hasattr(candidate, "line"):
+            return candidate.line, candidate.col
+    return 1, 1
+
+
+def _closest(word: str, choices) -> str:
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'? " if match else ""
+
+
+class _Builder:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.phone_names: tuple[str, ...] = ()
+
+    # -- reporting -------------------------------------------------------------------------------
+    def error(self, where, message: str, hint: str, fallback=None) -> None:
+        line, col = _loc(where, fallback)
+        self.problems.append(Problem(self.filename, line, col, message, hint))
+
+    def warn(self, where, message: str, hint: str) -> None:
+        line, col = _loc(where)
+        self.warnings.append(Problem(self.filename, line, col, message, hint, "warning"))
+
+    # -- generic, schema-driven checks -------------------------------------------------------------
+    def section(self, mapping, fields: Mapping[str, schema.Field], name: str, parent) -> dict:
+        """Check `mapping` against `fields`; return the usable values with defaults filled in."""
+        if not isinstance(mapping, Map):
+            self.error(mapping, f"'{name}' must be a list of 'key: value' lines",
+                       "indent its keys under it, two spaces each", fallback=parent)
+            return {key: f.default for key, f in fields.items()}
+        values = {}
+        for key in mapping:
+            if key not in fields:
+                self.error(key, f"unknown key '{key}' in {name}",
+                           f"{_closest(key, fields)}allowed keys: {', '.join(fields)}")
+        for key, spec in fields.items():
+            if key not in mapping or isinstance(mapping[key], Null):
+                if spec.required:
+                    where = mapping[key] if key in mapping else mapping
+                    self.error(where, f"{name} is missing '{key}'", f"add '{key}:' ({spec.help})")
+                values[key] = spec.default
+                continue
+            values[key] = self.value(mapping[key], spec, f"{name}.{key}")
+        return values
+
+    def value(self, raw, spec: schema.Field, name: str):
+        if spec.kind == "text":
+            return self.text(raw, spec, name)
+        if spec.kind == "word":
+            if not isinstance(raw, Str) or not raw.strip() or " " in raw.strip():
+                self.error(raw, f"{name} must be a single word", f"write it like '{spec.default}'")
+                return spec.default
+            return str(raw).strip()
+        if spec.kind == "int":
+            if not isinstance(raw, Int) or isinstance(raw, Bool):
+                self.error(raw, f"{name} must be a whole number", f"write a number such as {spec.default}")
+                return spec.default
+            if not spec.low <= raw <= spec.high:
+                self.error(raw, f"{name} is {int(raw)}, outside {spec.low} to {spec.high}",
+                           f"pick a number from {spec.low} to {spec.high}")
+                return spec.default
+            return int(raw)
+        if spec.kind in ("node", "phone"):
+            if not isinstance(raw, Str):
+                self.error(raw, f"{name} must be a name", "write the id, such as 'scheduling'")
+                return None
+            return raw
+        if spec.kind == "choice":
+            if raw not in spec.choices:
+                self.error(raw, f"{name} is '{raw}', which is not one of {', '.join(spec.choices)}",
+                           f"{_closest(raw, spec.choices)}use one of {', '.join(spec.choices)}")
+                return None
+            return str(raw)
+        if spec.kind == "keywords":
+            return self.keywords(raw, name)
+        if spec.kind == "options":
+            return raw  # checked with the node graph, once every node is known
+        raise AssertionError(spec.kind)
+
+    def text(self, raw, spec: schema.Field, name: str) -> str:
+        if isinstance(raw, (Map, Seq)) or not str(raw).strip():
+            self.error(raw, f"{name} must be some text", "write the sentence after the colon")
+            return ""
+        text = " ".join(str(raw).split())  # staff wrap long text over lines; callers hear one line
+        allowed = set(spec.placeholders) | set(self.phone_names)
+        try:
+            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+        except ValueError:
+            self.error(raw, f"{name} has a lone '{{' or '}}'",
+                       "braces are only for names such as {scheduling}; remove the stray one")
+            return ""
+        for placeholder in sorted(used - allowed):
+            self.error(raw, f"{name} uses {{{placeholder}}}, which it cannot fill",
+                       f"{_closest(placeholder, allowed)}it can use "
+                       + (", ".join("{%s}" % a for a in sorted(allowed)) or "no names in braces"))
+        for placeholder in spec.needs:
+            if placeholder not in used:
+                self.error(raw, f"{name} must contain {{{placeholder}}}",
+                           f"put {{{placeholder}}} where it belongs in the sentence")
+        for found in PHONE_IN_TEXT.finditer(text):
+            self.error(raw, f"{name} has a phone number written out ('{found.group().strip()}')",
+                       "write the number once under 'phones:' and use its name, such as {scheduling}")
+        return text
+
+    def keywords(self, raw, name: str) -> tuple[str, ...]:
+        if not isinstance(raw, Seq):
+            self.error(raw, f"{name} must be a list", "write them as [word, another word]")
+            return ()
+        words = []
+        for item in raw:
+            word = normalise(str(item)) if isinstance(item, (Str, Int)) else ""
+            if not word:
+                self.error(item, f"{name} has an empty or unreadable keyword",
+                           "use letters or digits, such as 'pump'", fallback=raw)
+                continue
+            if word in schema.CARRIER_WORDS:
+                self.error(item, f"keyword '{item}' belongs to Twilio's opt-out and help handling",
+                           "choose another word: STOP, START, HELP and their synonyms are reserved")
+                continue
+            if word in schema.MENU_WORDS:
+                self.error(item, f"keyword '{item}' already brings up the menu",
+                           "choose another word for this node")
+                continue
+            if word.isdigit():
+                self.error(item, f"keyword '{item}' is a number, which texters use for menu choices",
+                           "use a word")
+                continue
+            words.append(_located_word(word, item))
+        return tuple(words)
+
+    # -- the whole file ----------------------------------------------------------------------------
+    def build(self, doc) -> Menu:
+        if not isinstance(doc, Map):
+            raise MenuFileError([Problem(self.filename, *_loc(doc), "the file must be a set of sections",
+                                         "start from the shipped menus.yaml")])
+        for key in doc:
+            if key not in schema.TOP:
+                self.error(key, f"unknown section '{key}'",
+                           f"{_closest(key, schema.TOP)}sections are: {', '.join(schema.TOP)}")
+        for key in schema.TOP:
+            if key not in doc:
+                self.error(doc, f"the section '{key}:' is missing", "copy it from the shipped menus.yaml")
+
+        phones = self.phones(doc.get("phones"), doc)
+        self.phone_names = tuple(phones)
+        line = self.section(doc.get("line", Map()), schema.LINE, "line", doc)
+        call = self.section(doc.get("call", Map()), schema.CALL, "call", doc)
+        phrases = self.section(doc.get("phrases", Map()), schema.PHRASES, "phrases", doc)
+        nodes = self.nodes(doc.get("nodes"), doc, phones)
+
+        self.check_call(call, doc.get("call"), nodes)
+        self.check_graph(nodes, call)
+        self.check_keywords(nodes)
+        if self.problems:
+            raise MenuFileError(self.problems)
+
+        built = self.freeze(nodes)
+        menu = Menu(
+            source=self.filename, name=line["name"], language=line["language"], voice=line["voice"],
+            phones=MappingProxyType(phones), greeting=call["greeting"], emergency=call["emergency"],
+            start=call["start"], operator=call["operator"],
+            no_input_retries=call["no_input_retries"], key_timeout=call["key_timeout"],
+            dial_timeout=call["dial_timeout"], phrases=MappingProxyType(phrases),
+            nodes=MappingProxyType(built),
+            matcher=KeywordMatcher({kw: n.id for n in built.values() for kw in n.keywords}),
+        )
+        self.check_sms_lengths(menu, doc)
+        return _with_warnings(menu, self.warnings)
+
+    def phones(self, raw, doc) -> dict[str, str]:
+        if not isinstance(raw, Map) or not raw:
+            if raw is not None:
+                self.error(raw, "'phones' must list named numbers",
+                           "write for example   scheduling: \"(502) 635-6397\"", fallback=doc)
+            return {}
+        phones = {}
+        for name, number in raw.items():
+            if not isinstance(name, Str) or not NODE_ID.match(name):
+                self.error(name, f"phone name '{name}' is not a simple name",
+                           "use lower-case letters, digits and _, such as 'scheduling'")
+                continue
+            e164 = to_e164(str(number)) if isinstance(number, (Str, Int)) else None
+            if not e164:
+                self.error(number, f"'{number}' is not a valid phone number",
+                           "write a 10-digit US number such as \"(502) 635-6397\", or +country code "
+                           "and number", fallback=name)
+                continue
+            phones[str(name)] = e164
+        return phones
+
+    def nodes(self, raw, doc, phones) -> dict:
+        if not isinstance(raw, Map) or not raw:
+            if raw is not None:
+                self.error(raw, "'nodes' must list the line's menus and summaries",
+                           "copy the nodes section from the shipped menus.yaml", fallback=doc)
+            return {}
+        nodes = {}
+        for node_id, body in raw.items():
+            if not isinstance(node_id, Str) or not NODE_ID.match(node_id):
+                self.error(node_id, f"node id '{node_id}' is not a simple name",
+                           "use lower-case letters, digits and _ (at most 40), starting with a letter")
+                continue
+            values = self.section(body, schema.NODE, f"node '{node_id}'", node_id)
+            values["_where"] = body if isinstance(body, Map) else node_id
+            kind = values["type"]
+            if kind in schema.NODE_TYPE_KEYS and isinstance(body, Map):
+                rules = schema.NODE_TYPE_KEYS[kind]
+                for key in rules["required"]:
+                    if key not in body or isinstance(body[key], Null):
+                        self.error(body, f"{kind} node '{node_id}' is missing '{key}'",
+                                   f"add '{key}:' ({schema.NODE[key].help})")
+                for key in rules["forbidden"]:
+                    if key in body:
+                        self.error(key, f"a {kind} node cannot have '{key}'", f"remove '{key}:'")
+            if values.get("dial") is not None and values["dial"] not in phones:
+                self.error(values["dial"], f"'{values['dial']}' is not a number under 'phones:'",
+                           f"{_closest(values['dial'], phones)}add it to 'phones:' or use one of: "
+                           f"{', '.join(phones) or 'none yet'}")
+                values["dial"] = None
+            if values.get("dial"):
+                values["dial_e164"] = phones[values["dial"]]
+            nodes[str(node_id)] = values
+        return nodes
+
+    def check_call(self, call, raw_call, nodes) -> None:
+        emergency = call.get("emergency") or ""
+        if emergency and not EMERGENCY_NUMBER.search(emergency):
+            self.error(raw_call.get("emergency") if isinstance(raw_call, Map) else raw_call,
+                       "the emergency notice does not tell callers to dial 9 1 1",
+                       "keep a sentence such as 'If this is a medical emergency, hang up and dial 9 1 1.'")
+        for key, kind in (("start", "menu"), ("operator", "transfer")):
+            node_id = call.get(key)
+            where = raw_call.get(key) if isinstance(raw_call, Map) else raw_call
+            if node_id is None:
+                continue
+            if node_id not in nodes:
+                self.error(where, f"call.{key} names '{node_id}', which is not a node",
+                           f"{_closest(node_id, nodes)}use the id of a {kind} node under 'nodes:'")
+            elif nodes[node_id]["type"] not in (kind, None):
+                self.error(where, f"call.{key} must be a {kind} node, but '{node_id}' is a "
+                                  f"{nodes[node_id]['type']}", f"point it at a {kind} node")
+
+    def check_graph(self, nodes, call) -> None:
+        for node_id, values in nodes.items():
+            options = values.get("options")
+            if options is None:
+                values["options"] = ()
+                continue
+            if not isinstance(options, Map) or not options:
+                self.error(options, f"options of '{node_id}' must be lines such as '1: oral_baclofen'",
+                           "list each key and the node it leads to", fallback=values["_where"])
+                values["options"] = ()
+                continue
+            seen: dict[str, object] = {}
+            parsed = []
+            for key, target in options.items():
+                key_text = str(key)
+                if key_text in schema.RESERVED_KEYS:
+                    self.error(key, f"key {key_text} is kept for the whole line (0 scheduling, "
+                                    "* back, 9 repeat, # unused)", "use keys 1 to 8 for menu options")
+                    continue
+                if not OPTION_KEY.match(key_text):
+                    self.error(key, f"'{key_text}' is not a key on a phone keypad menu",
+                               "use a single digit from 1 to 8")
+                    continue
+                if key_text in seen:
+                    self.error(key, f"key {key_text} is pressed for two things in '{node_id}' "
+                                    f"(also on line {seen[key_text].line})",
+                               "give each option its own key")
+                    continue
+                seen[key_text] = key
+                if not isinstance(target, Str) or target not in nodes:
+                    self.error(target, f"option {key_text} of '{node_id}' leads to '{target}', "
+                                       "which is not a node",
+                               f"{_closest(target, nodes)}use the id of a node under 'nodes:'",
+                               fallback=key)
+                    continue
+                if target == node_id:
+                    self.error(target, f"option {key_text} of '{node_id}' leads back to itself",
+                               "key 9 already repeats a menu; point the option elsewhere")
+                    continue
+                parsed.append(Option(key_text, str(target)))
+            keys = sorted(int(o.key) for o in parsed)
+            if keys and keys != list(range(1, len(keys) + 1)):
+                self.warn(options, f"the keys of '{node_id}' are {keys}, not 1, 2, 3... in order",
+                          "number the options from 1 without gaps")
+            values["options"] = tuple(sorted(parsed, key=lambda o: o.key))
+
+        # Reachability, and each node's parent (the menu that first leads to it) for the star key.
+        start, operator = call.get("start"), call.get("operator")
+        if start not in nodes:
+            return
+        parents: dict[str, str | None] = {start: None}
+        queue = [start]
+        while queue:
+            current = queue.pop(0)
+            for option in nodes[current]["options"]:
+                if option.target not in parents:
+                    parents[option.target] = current
+                    queue.append(option.target)
+        if operator in nodes:
+            parents.setdefault(operator, start)
+        for node_id, values in nodes.items():
+            values["parent"] = parents.get(node_id, start)
+            if node_id not in parents:
+                self.error(values["_where"], f"no caller can reach node '{node_id}'",
+                           "add it to the options of a menu, or delete it")
+
+    def check_keywords(self, nodes) -> None:
+        pairs = [(kw, node_id) for node_id, v in nodes.items() for kw in (v.get("keywords") or ())]
+        for keyword, first, second in claimed_twice(pairs):
+            self.error(keyword, f"keyword '{keyword}' is claimed by both '{first}' and '{second}'",
+                       "keep it on only one node")
+
+    def freeze(self, nodes) -> dict[str, Node]:
+        built = {}
+        for node_id, v in nodes.items():
+            title = v["title"] or node_id
+            built[node_id] = Node(
+                id=node_id, type=v["type"], title=title,
+                label=v["label"] or title[:1].upper() + title[1:],
+                say=v["say"] or "", text=gsm.to_gsm(v["text"] or ""),
+                options=v["options"], keywords=tuple(str(k) for k in v["keywords"] or ()),
+                dial=v.get("dial_e164"), parent=v["parent"],
+            )
+        return built
+
+    def check_sms_lengths(self, menu: Menu, doc) -> None:
+        # Imported here: the engine imports this module for the Menu type.
+        from .engine import sms_replies_for_review
+
+        nodes_raw = doc.get("nodes") or Map()
+        for node_id, reply in sms_replies_for_review(menu):
+            where = nodes_raw.get(node_id, doc.get("phrases")) if node_id else doc.get("phrases")
+            enc = gsm.encoding_of(reply)
+            if enc.name != "GSM-7":
+                chars = ", ".join(f"'{ch}' at {i + 1}" for i, ch in gsm.non_gsm_characters(reply)[:3])
+                self.warn(where, f"the text reply for '{node_id or 'help'}' needs UCS-2 because of "
+                                 f"{chars}, which halves what fits in a message",
+                          "replace those characters with plain ones")
+            if enc.segments > SMS_MAX_SEGMENTS:
+                self.warn(where, f"the text reply for '{node_id or 'help'}' takes {enc.segments} "
+                                 f"messages ({enc.units} characters)",
+                          f"shorten it to fit {SMS_MAX_SEGMENTS} messages "
+                          f"({2 * gsm.MULTI_GSM} plain characters)")
+
+
+def _located_word(word: str, item) -> Str:
+    located = Str(word)
+    located.line, located.col = _loc(item)
+    return located
+
+
+def _with_warnings(menu: Menu, warnings: list[Problem]) -> Menu:
+    return replace(menu, warnings=tuple(warnings))

@@ -1,0 +1,118 @@
+"""The shape of menus.yaml, declared once as data: every section, key, type, default and help text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of menus.yaml: what it holds, whether it must be there, and what it is for."""
+
+    kind: str  # text | word | int | node | phone | options | keywords | choice
+    help: str
+    required: bool = True
+    default: object = None
+    low: int | None = None  # for int
+    high: int | None = None
+    choices: tuple[str, ...] = ()  # for choice
+    placeholders: tuple[str, ...] = ()  # for text: {names} this text may use besides phone names
+    needs: tuple[str, ...] = ()  # for text: {names} this text must use
+
+
+LINE = {
+    "name": Field("text", "The clinic's name, as callers hear it and texts show it."),
+    "language": Field("word", "Language of the text in this file, for the voice (en-US).",
+                      required=False, default="en-US"),
+    "voice": Field("word", "Twilio text-to-speech voice, such as Polly.Joanna-Neural.",
+                   required=False, default="Polly.Joanna-Neural"),
+}
+
+PHONES_HELP = ("Every phone number the line uses, written once and named; text refers to a number "
+               "by its name in braces, such as {scheduling}.")
+
+CALL = {
+    "greeting": Field("text", "The first thing a caller hears.", placeholders=("name",)),
+    "emergency": Field("text", "The emergency notice, said right after the greeting on every call; "
+                               "it must tell the caller to dial 9 1 1."),
+    "start": Field("node", "The menu a call (and a first text) starts at."),
+    "operator": Field("node", "The transfer node that key 0 reaches from every menu."),
+    "no_input_retries": Field("int", "How many times a menu is said again when the caller presses "
+                                     "nothing (or a wrong key) before the call goes to the operator.",
+                              required=False, default=2, low=0, high=5),
+    "key_timeout": Field("int", "Seconds to wait for a key after a prompt ends (3 to 10).",
+                         required=False, default=6, low=3, high=10),
+    "dial_timeout": Field("int", "Seconds to let the operator's line ring before giving up.",
+                          required=False, default=25, low=5, high=60),
+}
+
+PHRASES = {
+    "option": Field("text", "How each menu choice is said.", placeholders=("title", "key"),
+                    needs=("title", "key")),
+    "keys_intro": Field("text", "The key convention, said once at the start of every call."),
+    "operator_key": Field("text", "Said at the end of every menu and summary: how to reach a person."),
+    "back_key": Field("text", "Said in every menu but the first: how to go back.",
+                      placeholders=("title",)),
+    "repeat_key": Field("text", "Said after a summary: how to hear it again."),
+    "no_input": Field("text", "Said when the caller pressed nothing."),
+    "invalid_key": Field("text", "Said when the key pressed means nothing in this menu."),
+    "unavailable": Field("text", "Said when the operator's line is busy, does not answer or fails.",
+                         placeholders=("number",), needs=("number",)),
+    "unavailable_keys": Field("text", "Choices offered after the unavailable message."),
+    "goodbye": Field("text", "Said before the line hangs up.", placeholders=("name",)),
+    "voice_error": Field("text", "Said when something went wrong inside the line, before the transfer."),
+    "sms_menu": Field("text", "First line of the texted menu.", placeholders=("name",)),
+    "sms_words": Field("text", "Last line of the texted main menu: the words a family can text.",
+                       placeholders=("keywords",), needs=("keywords",)),
+    "sms_back": Field("text", "Last line of a texted menu below the main menu: how to go back."),
+    "sms_not_understood": Field("text", "Put before the menu when a text was not understood."),
+    "sms_footer": Field("text", "Put after every texted summary.", placeholders=("name",)),
+    "sms_help": Field("text", "The reply to HELP or INFO: it must say how to opt out.",
+                      placeholders=("name",)),
+    "sms_error": Field("text", "The reply when something went wrong inside the line.",
+                       placeholders=("name",)),
+}
+
+NODE = {
+    "type": Field("choice", "menu (choices), summary (information) or transfer (puts the caller "
+                            "through to a phone).", choices=("menu", "summary", "transfer")),
+    "title": Field("text", "What the node is called in prompts: 'To hear about TITLE, press 1'."),
+    "label": Field("text", "Short name in the texted menu (defaults to the title).",
+                   required=False),
+    "say": Field("text", "What the caller hears: a summary, a menu's opening line, or what is said "
+                         "before a transfer.", required=False, placeholders=("name",)),
+    "text": Field("text", "What a texter receives: a summary, a menu's heading, or the reply for a "
+                          "transfer node.", required=False, placeholders=("name",)),
+    "options": Field("options", "Menus only: key -> node id, such as '1: oral_baclofen'.",
+                     required=False),
+    "keywords": Field("keywords", "Words a family can text (or later say) to reach this node.",
+                      required=False, default=()),
+    "dial": Field("phone", "Transfer nodes only: the name of the phone number to dial.",
+                  required=False),
+}
+
+# Which node keys each node type must have, may have, and must not have.
+NODE_TYPE_KEYS = {
+    "menu": {"required": ("options",), "forbidden": ("dial",)},
+    "summary": {"required": ("say", "text"), "forbidden": ("options", "dial")},
+    "transfer": {"required": ("say", "text", "dial"), "forbidden": ("options",)},
+}
+
+TOP = {
+    "line": LINE,
+    "phones": PHONES_HELP,
+    "call": CALL,
+    "phrases": PHRASES,
+    "nodes": "Every menu, summary and transfer of the line, by id (lower-case letters, digits, _).",
+}
+
+# Keys the line keeps for itself in every menu (see the README's key convention).
+OPERATOR_KEY, BACK_KEY, REPEAT_KEY = "0", "*", "9"
+RESERVED_KEYS = (OPERATOR_KEY, BACK_KEY, REPEAT_KEY, "#")
+
+# Whole-message words Twilio's opt-out handling owns; the line never claims them as keywords.
+OPT_OUT_WORDS = ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
+OPT_IN_WORDS = ("start", "yes", "unstop")
+HELP_WORDS = ("help", "info")
+MENU_WORDS = ("menu", "hi", "hello", "hey", "hola", "options", "main menu")
+CARRIER_WORDS = OPT_OUT_WORDS + OPT_IN_WORDS + HELP_WORDS

@@ -1,0 +1,105 @@
+"""Every environment variable the line reads, defined once with its default and help, read in one place."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class StartupError(SystemExit):
+    """The line cannot start; the message says why and how to fix it (exits without a traceback)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, its default ("" = none) and what it is for."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS = (
+    Setting("TWILIO_AUTH_TOKEN", "",
+            "Auth token of the Twilio account that owns the number; every webhook's "
+            "X-Twilio-Signature is checked with it. Required: the line will not start without it "
+            "unless IVR_SKIP_SIGNATURE_CHECK is 1."),
+    Setting("IVR_MENUS_FILE", "menus.yaml", "Path of the menu file the line speaks and texts from."),
+    Setting("IVR_PUBLIC_BASE_URL", "",
+            "The address Twilio calls, such as https://line.example.org, when it differs from what "
+            "the app sees (a proxy that rewrites the host). Signatures are checked against it."),
+    Setting("IVR_TRUSTED_PROXIES", "0",
+            "How many proxies in front of the app add X-Forwarded-Proto/Host headers that may be "
+            "trusted (1 on Heroku or behind one load balancer), so the signed https address is "
+            "rebuilt correctly."),
+    Setting("IVR_SECRET_KEY", "",
+            "Key that signs the texting conversation cookie. Empty: derived from TWILIO_AUTH_TOKEN, "
+            "so every worker and machine agrees without another secret to manage."),
+    Setting("IVR_SKIP_SIGNATURE_CHECK", "0",
+            "1 turns off signature checking, for local development only; the app logs a warning "
+            "on start. Never set it on a public number."),
+    Setting("IVR_LOG_LEVEL", "INFO", "How much the line logs: DEBUG, INFO, WARNING or ERROR."),
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The line's configuration, read and checked once at start."""
+
+    auth_token: str
+    menus_file: Path
+    public_base_url: str
+    trusted_proxies: int
+    secret_key: str
+    skip_signature_check: bool
+    log_level: str
+
+
+def read_settings(environ: Mapping[str, str]) -> Settings:
+    """Build Settings from `environ`, or raise StartupError naming the variable to fix."""
+    values = {s.name: (environ.get(s.name) or s.default).strip() for s in SETTINGS}
+    skip = values["IVR_SKIP_SIGNATURE_CHECK"].lower() in _TRUE
+    token = values["TWILIO_AUTH_TOKEN"]
+    if not token and not skip:
+        raise StartupError(
+            "TWILIO_AUTH_TOKEN is not set, so the line cannot check that requests come from "
+            "Twilio. Set it to the auth token shown in the Twilio Console (Account > API keys & "
+            "tokens). For local development only, set IVR_SKIP_SIGNATURE_CHECK=1 instead."
+        )
+    try:
+        proxies = int(values["IVR_TRUSTED_PROXIES"])
+        if not 0 <= proxies <= 5:
+            raise ValueError
+    except ValueError:
+        raise StartupError("IVR_TRUSTED_PROXIES must be a whole number from 0 to 5 "
+                           f"(it is {values['IVR_TRUSTED_PROXIES']!r}).") from None
+    base = values["IVR_PUBLIC_BASE_URL"].rstrip("/")
+    if base and not base.startswith(("https://", "http://")):
+        raise StartupError(f"IVR_PUBLIC_BASE_URL must start with https:// (it is {base!r}).")
+    level = values["IVR_LOG_LEVEL"].upper()
+    if level not in _LOG_LEVELS:
+        raise StartupError(f"IVR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}.")
+    secret = values["IVR_SECRET_KEY"] or _derived_key(token)
+    return Settings(
+        auth_token=token,
+        menus_file=Path(values["IVR_MENUS_FILE"]),
+        public_base_url=base,
+        trusted_proxies=proxies,
+        secret_key=secret,
+        skip_signature_check=skip,
+        log_level=level,
+    )
+
+
+def _derived_key(token: str) -> str:
+    if not token:
+        # Only reachable with the signature check skipped: a local, single-process development run.
+        return hashlib.sha256(b"ivr local development").hexdigest()
+    # A one-way derivation: the cookie key reveals nothing about the auth token.
+    return hmac.new(token.encode(), b"ivr sms session cookie", hashlib.sha256).hexdigest()

@@ -1,0 +1,60 @@
+"""Voice renderer: turn the engine's Turn into TwiML with twilio's VoiceResponse objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from .engine import Gather, Turn
+from .menus import Menu
+
+
+def render(turn: Turn, menu: Menu, urls: "Urls", caller_id: str | None) -> str:
+    """The TwiML document for `turn`; `urls` builds the webhook addresses, state in the path."""
+    response = VoiceResponse()
+    voice = {"voice": menu.voice, "language": menu.language}
+    for line in turn.say:
+        response.say(line, **voice)
+    if turn.gather is not None:
+        with response.gather(
+            input="dtmf",
+            num_digits=1,
+            timeout=menu.key_timeout,
+            finish_on_key="",  # so '#' arrives as a key ("not an option") rather than as silence
+            action=urls.keys(turn.gather),
+            method="POST",
+        ) as gather:
+            if turn.prompt:
+                gather.say(" ".join(turn.prompt), **voice)
+        # Reached only when the caller pressed nothing before the timeout.
+        response.redirect(urls.silence(turn.gather), method="POST")
+    elif turn.prompt:
+        response.say(" ".join(turn.prompt), **voice)
+    if turn.dial:
+        dial_kwargs = {"caller_id": caller_id} if caller_id else {}
+        dial = response.dial(timeout=menu.dial_timeout, action=urls.dial_ended(), method="POST",
+                             **dial_kwargs)
+        dial.number(turn.dial)
+    if turn.hangup:
+        response.hangup()
+    return response.to_xml()
+
+
+class Urls:
+    """Builds the voice webhook addresses; call state (node, tries) travels in them."""
+
+    def __init__(self, url_for: Callable[..., str]):
+        self._url_for = url_for
+
+    def keys(self, gather: Gather) -> str:
+        """Where Twilio posts the key the caller pressed."""
+        return self._url_for("voice.keys", node=gather.node, tries=gather.tries)
+
+    def silence(self, gather: Gather) -> str:
+        """Where the call goes when the caller pressed nothing."""
+        return self._url_for("voice.silence", node=gather.node, tries=gather.tries)
+
+    def dial_ended(self) -> str:
+        """Where Twilio posts the outcome of the transfer."""
+        return self._url_for("voice.dial_ended")
