@@ -9,7 +9,7 @@ import re
 import sys
 
 # Seven or more digits, with the separators people and Twilio put between them.
-_NUMBER = re.compile(r"\+?\(?\d(?:[\s().\-]*\d){6,}")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d(?:[\s().\-]*\d){6,}(?![A-Za-z0-9])")
 
 
 class RedactingFormatter(logging.Formatter):

@@ -88,7 +88,7 @@ def load_menus(path: str | Path) -> Menu:
         line = text_line_of_byte(path.read_bytes(), exc.start)
         raise MenuFileError([Problem(str(path), line, 1, "the file is not UTF-8 text",
                                      "save it again as UTF-8 in your editor")]) from None
-    return parse_menus(text, path.name)
+    return parse_menus(text, str(path))
 
 
 def text_line_of_byte(data: bytes, offset: int) -> int:
@@ -98,8 +98,10 @@ def text_line_of_byte(data: bytes, offset: int) -> int:
 
 def parse_menus(text: str, filename: str = "menus.yaml") -> Menu:
     """Check and build a Menu from the text of a menu file."""
-    doc = read_yaml(text, filename)
-    return _Builder(filename).build(doc)
+    doc, problems = read_yaml(text, filename)
+    builder = _Builder(filename)
+    builder.problems.extend(problems)
+    return builder.build(doc)
 
 
 def _loc(value, fallback=None) -> tuple[int, int]:
@@ -145,7 +147,7 @@ class _Builder:
         for key, spec in fields.items():
             if key not in mapping or isinstance(mapping[key], Null):
                 if spec.required:
-                    where = mapping[key] if key in mapping else mapping
+                    where = mapping.get(key, mapping.key or mapping)
                     self.error(where, f"{name} is missing '{key}'", f"add '{key}:' ({spec.help})")
                 values[key] = spec.default
                 continue
@@ -201,7 +203,7 @@ class _Builder:
         for placeholder in sorted(used - allowed):
             self.error(raw, f"{name} uses {{{placeholder}}}, which it cannot fill",
                        f"{_closest(placeholder, allowed)}it can use "
-                       + (", ".join("{%s}" % a for a in sorted(allowed)) or "no names in braces"))
+                       + (", ".join(f"{{{a}}}" for a in sorted(allowed)) or "no names in braces"))
         for placeholder in spec.needs:
             if placeholder not in used:
                 self.error(raw, f"{name} must contain {{{placeholder}}}",
@@ -234,7 +236,7 @@ class _Builder:
                 self.error(item, f"keyword '{item}' is a number, which texters use for menu choices",
                            "use a word")
                 continue
-            words.append(_located_word(word, item))
+            words.append(item)
         return tuple(words)
 
     # -- the whole file ----------------------------------------------------------------------------
@@ -248,7 +250,8 @@ class _Builder:
                            f"{_closest(key, schema.TOP)}sections are: {', '.join(schema.TOP)}")
         for key in schema.TOP:
             if key not in doc:
-                self.error(doc, f"the section '{key}:' is missing", "copy it from the shipped menus.yaml")
+                self.error(doc, f"the section '{key}:' is missing",
+                           "copy it from the shipped menus.yaml")
 
         phones = self.phones(doc.get("phones"), doc)
         self.phone_names = tuple(phones)
@@ -350,6 +353,7 @@ class _Builder:
                                   f"{nodes[node_id]['type']}", f"point it at a {kind} node")
 
     def check_graph(self, nodes, call) -> None:
+        misspelt: set[str] = set()
         for node_id, values in nodes.items():
             options = values.get("options")
             if options is None:
@@ -383,6 +387,8 @@ class _Builder:
                                        "which is not a node",
                                f"{_closest(target, nodes)}use the id of a node under 'nodes:'",
                                fallback=key)
+                    # The node it was meant to be is then unreachable: that is the same mistake.
+                    misspelt.update(difflib.get_close_matches(str(target), nodes, n=1, cutoff=0.6))
                     continue
                 if target == node_id:
                     self.error(target, f"option {key_text} of '{node_id}' leads back to itself",
@@ -411,7 +417,7 @@ class _Builder:
             parents.setdefault(operator, start)
         for node_id, values in nodes.items():
             values["parent"] = parents.get(node_id, start)
-            if node_id not in parents:
+            if node_id not in parents and node_id not in misspelt:
                 self.error(values["_where"], f"no caller can reach node '{node_id}'",
                            "add it to the options of a menu, or delete it")
 
@@ -452,12 +458,6 @@ class _Builder:
                                  f"messages ({enc.units} characters)",
                           f"shorten it to fit {SMS_MAX_SEGMENTS} messages "
                           f"({2 * gsm.MULTI_GSM} plain characters)")
-
-
-def _located_word(word: str, item) -> Str:
-    located = Str(word)
-    located.line, located.col = _loc(item)
-    return located
 
 
 def _with_warnings(menu: Menu, warnings: list[Problem]) -> Menu:

@@ -10,7 +10,7 @@ from .engine import Gather, Turn
 from .menus import Menu
 
 
-def render(turn: Turn, menu: Menu, urls: "Urls", caller_id: str | None) -> str:
+def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
     """The TwiML document for `turn`; `urls` builds the webhook addresses, state in the path."""
     response = VoiceResponse()
     voice = {"voice": menu.voice, "language": menu.language}

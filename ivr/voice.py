@@ -96,5 +96,5 @@ def failed(error: Exception):
         log.exception("call %s: could not build the apology", _sid())
         response = VoiceResponse()
         response.say("Sorry, something went wrong. Please hold while I connect you.")
-        response.dial(current_line().menu.operator_number)
+        response.dial().number(current_line().menu.operator_number)
         return Response(response.to_xml(), mimetype="text/xml")

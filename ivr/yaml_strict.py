@@ -30,7 +30,7 @@ class MenuFileError(Exception):
     """The menu file cannot be used; `problems` lists every reason, each with file:line."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = problems
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col))
         super().__init__("\n".join(str(p) for p in problems))
 
 
@@ -74,6 +74,7 @@ class Map(dict):
     line: int
     col: int
     where: dict
+    key: Str | None = None  # the key this mapping is the value of
 
 
 class Seq(list):
@@ -81,6 +82,7 @@ class Seq(list):
 
     line: int
     col: int
+    key: Str | None = None
 
 
 # YAML 1.1 (what PyYAML speaks) reads these unquoted words as true/false. Staff mean the word.
@@ -167,12 +169,19 @@ class _Reader:
                 )
                 continue
             result.where[key] = (key.line, key.col)
-            result[key] = self.convert(value_node)
+            value = self.convert(value_node)
+            if isinstance(value, (Map, Seq)):
+                value.key = key  # a missing key inside is reported at its section's name
+            result[key] = value
         return result
 
 
 def read_yaml(text: str, filename: str):
-    """Parse one YAML document into Map/Seq/Str/Int/Bool/Null values, or raise MenuFileError."""
+    """Parse one YAML document into Map/Seq/Str/Int/Bool/Null values and a list of problems.
+
+    Problems the reader can step over (a duplicate key, an unquoted yes) are returned so the caller
+    can report them together with its own; a file that cannot be parsed at all raises MenuFileError.
+    """
     reader = _Reader(filename)
     try:
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
@@ -198,7 +207,4 @@ def read_yaml(text: str, filename: str):
                                      "the file must hold exactly one YAML document",
                                      "remove the extra '---' separator" if nodes else
                                      "the file is empty; start from the shipped menus.yaml")])
-    value = reader.convert(nodes[0])
-    if reader.problems:
-        raise MenuFileError(reader.problems)
-    return value
+    return reader.convert(nodes[0]), reader.problems

@@ -1,0 +1,152 @@
+"""Fixtures that drive the webhooks exactly as Twilio does: signed form posts, TwiML followed back."""
+
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from twilio.request_validator import RequestValidator
+
+from ivr import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+MENUS = ROOT / "menus.yaml"
+TOKEN = "test-auth-token-0123456789abcdef"
+CLINIC = "+15025550100"  # the Twilio number families dial
+CALLER = "+15025550123"
+SCHEDULING = "+15026356397"
+
+
+def sid(prefix: str) -> str:
+    """A Twilio-shaped SID: two letters and 32 hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+def environment(**overrides: str) -> dict[str, str]:
+    """The environment a deployment would have, for create_app(test_config)."""
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_MENUS_FILE": str(MENUS)}
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def app():
+    return create_app(environment())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def signed_post(client, path: str, params: dict[str, str], *, token: str = TOKEN,
+                base: str = "http://localhost", headers: dict[str, str] | None = None):
+    """POST `params` to `path` as Twilio would, signed for the address base + path."""
+    signature = RequestValidator(token).compute_signature(base + path, params)
+    all_headers = {"X-Twilio-Signature": signature, **(headers or {})}
+    return client.post(path, data=params, headers=all_headers)
+
+
+def twiml(response) -> ET.Element:
+    """Parse a webhook's TwiML, checking what Twilio checks: 200, an XML type, a <Response> root."""
+    assert response.status_code == 200, response.data
+    assert response.mimetype in ("text/xml", "application/xml")
+    root = ET.fromstring(response.data)
+    assert root.tag == "Response"
+    return root
+
+
+def spoken_text(root: ET.Element) -> str:
+    """Everything a caller hears from this document, in order."""
+    return " ".join(say.text or "" for say in root.iter("Say"))
+
+
+class Call:
+    """One phone call, followed through the TwiML the app returns, as Twilio would."""
+
+    def __init__(self, client, caller: str = CALLER, called: str = CLINIC):
+        self.client = client
+        self.params = {
+            "CallSid": sid("CA"), "AccountSid": sid("AC"), "From": caller, "To": called,
+            "Caller": caller, "Called": called, "CallStatus": "ringing", "ApiVersion": "2010-04-01",
+            "Direction": "inbound", "FromCity": "LOUISVILLE", "FromState": "KY", "FromZip": "",
+            "FromCountry": "US",
+        }
+        self.doc: ET.Element | None = None
+        self.transcript: list[str] = []
+
+    def _post(self, path: str, **extra: str) -> ET.Element:
+        self.doc = twiml(signed_post(self.client, path, {**self.params, **extra}))
+        self.transcript.append(spoken_text(self.doc))
+        self.params["CallStatus"] = "in-progress"
+        return self.doc
+
+    def start(self) -> ET.Element:
+        """The number's "A call comes in" webhook."""
+        return self._post("/voice")
+
+    @property
+    def gather(self) -> ET.Element:
+        gather = self.doc.find("Gather")
+        assert gather is not None, "the caller is not being asked for a key"
+        return gather
+
+    @property
+    def heard(self) -> str:
+        """What the caller hears from the current document."""
+        return spoken_text(self.doc)
+
+    def press(self, digits: str) -> ET.Element:
+        """The caller presses keys during the current Gather."""
+        return self._post(self.gather.get("action"), Digits=digits)
+
+    def wait(self) -> ET.Element:
+        """The caller presses nothing: Twilio goes on to the verb after the Gather, a Redirect."""
+        assert self.doc.find("Gather") is not None
+        children = list(self.doc)
+        redirect = children[children.index(self.gather) + 1]
+        assert redirect.tag == "Redirect"
+        return self._post(redirect.text)
+
+    @property
+    def dial(self) -> ET.Element | None:
+        return self.doc.find("Dial")
+
+    def dial_ends(self, status: str, duration: str = "0") -> ET.Element:
+        """The transfer ends with Twilio's DialCallStatus."""
+        dial = self.dial
+        assert dial is not None, "the call is not being transferred"
+        return self._post(dial.get("action"), DialCallStatus=status, DialCallSid=sid("CA"),
+                          DialCallDuration=duration)
+
+
+class Texter:
+    """One family texting the line; the test client keeps Twilio's conversation cookie."""
+
+    def __init__(self, client, number: str = CALLER):
+        self.client = client
+        self.number = number
+
+    def send(self, body: str) -> str | None:
+        """Text `body`; return the reply's text, or None when the line sends nothing."""
+        params = {
+            "MessageSid": sid("SM"), "SmsSid": sid("SM"), "AccountSid": sid("AC"),
+            "From": self.number, "To": CLINIC, "Body": body, "NumMedia": "0", "NumSegments": "1",
+            "ApiVersion": "2010-04-01", "SmsStatus": "received",
+        }
+        root = twiml(signed_post(self.client, "/sms", params))
+        messages = root.findall("Message")
+        assert len(messages) <= 1
+        return messages[0].text if messages else None
+
+
+@pytest.fixture
+def call(client):
+    return Call(client)
+
+
+@pytest.fixture
+def texter(client):
+    return Texter(client)

@@ -1,0 +1,60 @@
+"""Whatever goes wrong, callers and texters get a helpful answer, never Twilio's application error."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import CALLER, SCHEDULING, Call, Texter, signed_post, twiml
+
+from ivr import engine
+
+
+def explode(*args, **kwargs):
+    raise RuntimeError("something inside the line broke")
+
+
+@pytest.mark.parametrize("target", ["start_call", "press", "silence", "dial_ended"])
+def test_an_internal_error_on_a_voice_route_apologises_and_transfers(client, monkeypatch, target):
+    call = Call(client)
+    call.start()
+    call.press("0")
+    monkeypatch.setattr(engine, target, explode)
+    path = {"start_call": "/voice", "press": "/voice/main?tries=0",
+            "silence": "/voice/main/silence?tries=0", "dial_ended": "/voice/dial-ended"}[target]
+    doc = call._post(path, Digits="1", DialCallStatus="busy")
+    assert doc.find("Say").text == "Sorry, something went wrong on our end."
+    assert doc.find("Dial/Number").text == SCHEDULING
+    assert doc.find("Dial").get("callerId") == CALLER
+
+
+def test_when_even_the_apology_fails_the_caller_is_still_put_through(client, monkeypatch):
+    monkeypatch.setattr(engine, "start_call", explode)
+    monkeypatch.setattr(engine, "failed", explode)
+    doc = Call(client).start()
+    assert "Sorry" in doc.find("Say").text
+    assert doc.find("Dial/Number").text == SCHEDULING
+
+
+def test_an_internal_error_on_sms_replies_with_the_number(client, monkeypatch):
+    monkeypatch.setattr(engine, "text_in", explode)
+    reply = Texter(client).send("pump")
+    assert reply == "Sorry, something went wrong. To make an appointment, call (502) 635-6397."
+
+
+def test_an_oversized_body_is_refused_with_a_4xx(client):
+    response = signed_post(client, "/sms", {"Body": "x" * 70_000, "MessageSid": "SM1"})
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/voice", "/sms", "/voice/main"])
+def test_a_get_is_refused_with_405(client, path):
+    assert client.get(path).status_code == 405
+
+
+def test_an_unknown_address_is_404(client):
+    assert client.post("/nowhere").status_code == 404
+
+
+def test_a_body_in_another_encoding_still_gets_an_answer(client):
+    params = {"MessageSid": "SM" + "4" * 32, "From": CALLER, "Body": "bomba de baclofeno ñ á"}
+    reply = twiml(signed_post(client, "/sms", params)).find("Message").text
+    assert "(502) 635-6397" in reply or "Oral baclofen" in reply

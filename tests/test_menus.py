@@ -1,0 +1,254 @@
+"""menus.yaml: the shipped file is valid, and every kind of mistake is reported at its file:line."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import MENUS, environment
+
+from ivr import create_app
+from ivr.menus import load_menus, parse_menus
+from ivr.settings import StartupError
+from ivr.yaml_strict import MenuFileError
+
+SHIPPED = MENUS.read_text()
+
+
+def problems_after(old: str, new: str, text: str = SHIPPED) -> list[str]:
+    """Replace `old` with `new` in the shipped file and return every problem reported."""
+    assert old in text, old
+    with pytest.raises(MenuFileError) as caught:
+        parse_menus(text.replace(old, new, 1))
+    return [str(p) for p in caught.value.problems]
+
+
+def line_of(needle: str, text: str, occurrence: int = 1) -> int:
+    """1-based line number of the `occurrence`-th line containing `needle`."""
+    hits = [n for n, line in enumerate(text.splitlines(), 1) if needle in line]
+    return hits[occurrence - 1]
+
+
+def assert_reported(problems: list[str], line: int, *words: str) -> None:
+    matching = [p for p in problems if p.startswith(f"menus.yaml:{line}:")]
+    assert matching, f"nothing reported on line {line}: {problems}"
+    for word in words:
+        assert any(word in p for p in matching), f"{word!r} not in {matching}"
+    assert all("(fix: " in p for p in matching), "every problem says how to fix it"
+
+
+def test_the_shipped_file_is_valid_with_no_warnings():
+    menu = load_menus(MENUS)
+    assert menu.warnings == ()
+    assert menu.operator_number == "+15026356397"
+    assert {"oral_baclofen", "baclofen_pump", "rhizotomy", "injections", "casting",
+            "medication_change", "scheduling"} <= set(menu.nodes)
+
+
+def test_an_unknown_key_is_named_with_a_suggestion():
+    text = SHIPPED.replace("    title: oral baclofen", "    titel: oral baclofen")
+    problems = problems_after("    title: oral baclofen", "    titel: oral baclofen")
+    assert_reported(problems, line_of("titel:", text), "unknown key 'titel'", "did you mean 'title'")
+
+
+def test_missing_text_is_reported():
+    old = "    type: summary\n    title: casting after injections"
+    problems = problems_after("    say: >-\n      Casting may be used", "    sy: >-\n      Casting")
+    assert any("missing 'say'" in p for p in problems)
+    assert old in SHIPPED
+
+
+def test_empty_text_is_reported():
+    text = SHIPPED.replace("  goodbye: Thank you for calling the {name}. Goodbye.", "  goodbye: ''")
+    problems = problems_after("  goodbye: Thank you for calling the {name}. Goodbye.",
+                              "  goodbye: ''")
+    assert_reported(problems, line_of("goodbye:", text), "phrases.goodbye must be some text")
+
+
+def test_a_key_pressed_for_two_things_in_one_menu():
+    text = SHIPPED.replace("      2: baclofen_pump", "      '1': baclofen_pump")
+    problems = problems_after("      2: baclofen_pump", "      '1': baclofen_pump")
+    assert_reported(problems, line_of("'1': baclofen_pump", text), "key 1 is pressed for two things")
+
+
+def test_an_option_pointing_at_a_missing_node():
+    text = SHIPPED.replace("      3: rhizotomy", "      3: rhizotomi")
+    problems = problems_after("      3: rhizotomy", "      3: rhizotomi")
+    assert_reported(problems, line_of("3: rhizotomi", text), "'rhizotomi', which is not a node",
+                    "did you mean 'rhizotomy'")
+
+
+def test_a_node_no_caller_can_reach():
+    text = SHIPPED.replace("      3: medication_change\n", "")
+    problems = problems_after("      3: medication_change\n", "")
+    assert_reported(problems, line_of("type: summary", text, 6), "no caller can reach node "
+                                                                  "'medication_change'")
+
+
+@pytest.mark.parametrize("number", ["(502) 635-639", "(102) 635-6397", "phone me", "+1 502 635 63977"])
+def test_an_invalid_phone_number(number):
+    text = SHIPPED.replace('scheduling: "(502) 635-6397"', f'scheduling: "{number}"')
+    problems = problems_after('scheduling: "(502) 635-6397"', f'scheduling: "{number}"')
+    assert_reported(problems, line_of("scheduling: \"", text), "is not a valid phone number")
+
+
+@pytest.mark.parametrize("written", ["502-635-6397", "1 (502) 635 6397", "+15026356397",
+                                     "5026356397"])
+def test_any_way_of_writing_the_number_is_normalised_to_e164(written):
+    menu = parse_menus(SHIPPED.replace('"(502) 635-6397"', f'"{written}"'))
+    assert menu.phones["scheduling"] == "+15026356397"
+
+
+def test_a_phone_number_written_into_text_must_use_the_named_number():
+    old = "  sms_error: Sorry, something went wrong. To make an appointment, call {scheduling}."
+    new = "  sms_error: Sorry, something went wrong. To make an appointment, call 502-635-6397."
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of("sms_error:", text), "phone number written out",
+                    "{scheduling}")
+
+
+def test_a_keyword_claimed_by_two_nodes():
+    old = "keywords: [casting, cast, casts]"
+    new = "keywords: [casting, cast, casts, Botox]"
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of(new, text),
+                    "'Botox' is claimed by both 'injections' and 'casting'")
+
+
+def test_a_duplicate_key_is_refused_not_silently_dropped():
+    old = "    title: dorsal rhizotomy\n"
+    new = "    title: dorsal rhizotomy\n    title: rhizotomy surgery\n"
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of("title: rhizotomy surgery", text),
+                    "duplicate key 'title'", "only the last one")
+
+
+def test_a_duplicate_node_id_is_refused():
+    node = "  casting:\n    type: summary\n"
+    text = SHIPPED + "\n" + node + "    title: twice\n    say: a\n    text: b\n"
+    with pytest.raises(MenuFileError) as caught:
+        parse_menus(text)
+    assert_reported([str(p) for p in caught.value.problems], line_of("  casting:", text, 2),
+                    "duplicate key 'casting'")
+
+
+@pytest.mark.parametrize("word", ["yes", "no", "on", "off", "Yes", "NO"])
+def test_an_unquoted_yaml11_boolean_is_refused(word):
+    old = "  goodbye: Thank you for calling the {name}. Goodbye."
+    new = f"  goodbye: {word}"
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of(new, text), "read by YAML as true/false",
+                    f'"{word}"')
+
+
+def test_a_quoted_yes_is_a_word():
+    menu = parse_menus(SHIPPED.replace("say: Other treatments.", 'say: "yes"'))
+    assert menu.nodes["other_treatments"].say == "yes"
+
+
+@pytest.mark.parametrize("word", ["stop", "STOP", "unsubscribe", "cancel", "end", "quit", "start",
+                                  "help", "info", "stopall", "optout", "revoke", "unstop"])
+def test_a_keyword_that_twilio_opt_out_handling_owns(word):
+    old = "keywords: [casting, cast, casts]"
+    new = f"keywords: [casting, cast, casts, {word}]"
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of(new, text), "opt-out")
+
+
+def test_dropping_the_emergency_notice_is_refused():
+    old = "  emergency: If this is a medical emergency, please hang up and dial 9 1 1.\n"
+    text = SHIPPED.replace(old, "")
+    assert_reported(problems_after(old, ""), line_of("call:", text), "missing 'emergency'")
+
+
+def test_an_emergency_notice_without_911_is_refused():
+    old = "please hang up and dial 9 1 1."
+    new = "please hang up."
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of("emergency:", text), "9 1 1")
+
+
+def test_a_reserved_key_cannot_be_a_menu_option():
+    old = "      4: other_treatments"
+    new = "      0: other_treatments"
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of(new, text), "kept for the whole line")
+
+
+def test_a_placeholder_that_cannot_be_filled():
+    old = "To make an appointment with the {name}, call {scheduling}."
+    new = "To make an appointment with the {name}, call {schedulng}."
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of(new, text), "{schedulng}", "did you mean")
+
+
+def test_a_transfer_to_an_unknown_phone_name():
+    old = "    dial: scheduling"
+    new = "    dial: schedule_line"
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of(new, text), "not a number under 'phones:'")
+
+
+def test_a_number_setting_out_of_range():
+    old = "key_timeout: 6 "
+    new = "key_timeout: 30 "
+    text = SHIPPED.replace(old, new)
+    assert_reported(problems_after(old, new), line_of("key_timeout", text), "outside 3 to 10")
+
+
+def test_bad_indentation_gives_the_line():
+    old = "    title: oral baclofen\n"
+    new = "     title: oral baclofen\n"
+    problems = problems_after(old, new)
+    assert len(problems) == 1 and problems[0].startswith("menus.yaml:")
+    assert "YAML cannot read this" in problems[0]
+
+
+def test_a_tab_gets_a_tab_hint():
+    problems = problems_after("    title: oral baclofen\n", "\ttitle: oral baclofen\n")
+    assert "tab" in problems[0]
+
+
+def test_a_python_tag_is_refused():
+    old = "  goodbye: Thank you for calling the {name}. Goodbye."
+    problems = problems_after(old, "  goodbye: !!python/name:os.system ''")
+    assert any("tag" in p for p in problems)
+
+
+def test_every_problem_is_reported_not_only_the_first():
+    text = (SHIPPED.replace("      3: rhizotomy", "      3: rhizotomi")
+            .replace("    title: oral baclofen", "    titel: oral baclofen")
+            .replace('"(502) 635-6397"', '"12345"')
+            .replace("keywords: [casting, cast, casts]", "keywords: [casting, stop]"))
+    with pytest.raises(MenuFileError) as caught:
+        parse_menus(text)
+    messages = str(caught.value)
+    for expected in ("rhizotomi", "titel", "12345", "'stop'"):
+        assert expected in messages
+
+
+def test_the_app_refuses_to_start_on_a_broken_file_and_prints_every_problem(tmp_path):
+    broken = tmp_path / "menus.yaml"
+    broken.write_text(SHIPPED.replace("      3: rhizotomy", "      3: rhizotomi")
+                      .replace("keywords: [casting, cast, casts]", "keywords: [casting, on]"))
+    with pytest.raises(StartupError) as caught:
+        create_app(environment(IVR_MENUS_FILE=str(broken)))
+    message = str(caught.value)
+    assert "2 problem(s)" in message
+    assert f"menus.yaml:{line_of('3: rhizotomi', broken.read_text())}:" in message
+    assert f"menus.yaml:{line_of('[casting, on]', broken.read_text())}:" in message
+
+
+def test_a_missing_file_is_reported(tmp_path):
+    with pytest.raises(StartupError, match="does not exist"):
+        create_app(environment(IVR_MENUS_FILE=str(tmp_path / "nope.yaml")))
+
+
+def test_an_empty_file_is_reported():
+    with pytest.raises(MenuFileError, match="empty"):
+        parse_menus("")
+
+
+def test_a_long_sms_reply_is_a_warning_not_an_error():
+    old = "Valium would\n      be best provided by a neurologist."
+    new = old + " " + "More words here. " * 12
+    menu = parse_menus(SHIPPED.replace(old, new))
+    assert any("takes 3 messages" in str(w) for w in menu.warnings)

@@ -1,0 +1,151 @@
+"""Every webhook checks X-Twilio-Signature, behind proxies too; secrets and numbers stay out of logs."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from conftest import CALLER, TOKEN, Call, environment, signed_post, twiml
+from twilio.request_validator import RequestValidator
+
+from ivr import create_app, engine
+from ivr.settings import SETTINGS, StartupError
+
+WEBHOOKS = ["/voice", "/voice/main?tries=0", "/voice/main/silence?tries=1", "/voice/dial-ended",
+            "/sms"]
+PARAMS = {"CallSid": "CA" + "1" * 32, "AccountSid": "AC" + "2" * 32, "From": CALLER,
+          "To": "+15025550100", "Digits": "1", "Body": "pump", "MessageSid": "SM" + "3" * 32}
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_a_correctly_signed_request_is_answered(client, path):
+    twiml(signed_post(client, path, PARAMS))
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_an_unsigned_request_is_refused(client, path):
+    assert client.post(path, data=PARAMS).status_code == 403
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_a_request_signed_with_another_token_is_refused(client, path):
+    assert signed_post(client, path, PARAMS, token="not-the-token").status_code == 403
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_a_parameter_changed_after_signing_is_refused(client, path):
+    signature = RequestValidator(TOKEN).compute_signature("http://localhost" + path, PARAMS)
+    forged = {**PARAMS, "Digits": "0"}
+    response = client.post(path, data=forged, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_a_signature_for_another_address_is_refused(client):
+    signature = RequestValidator(TOKEN).compute_signature("http://localhost/sms", PARAMS)
+    response = client.post("/voice", data=PARAMS, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_the_retry_count_in_the_url_is_covered_by_the_signature(client):
+    signature = RequestValidator(TOKEN).compute_signature(
+        "http://localhost/voice/main/silence?tries=0", PARAMS)
+    response = client.post("/voice/main/silence?tries=2", data=PARAMS,
+                           headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+PROXY_HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "line.example.org",
+                 "X-Forwarded-For": "54.172.60.1"}
+
+
+def test_behind_a_tls_proxy_the_public_https_address_is_validated():
+    client = create_app(environment(IVR_TRUSTED_PROXIES="1")).test_client()
+    response = signed_post(client, "/voice/main?tries=0", PARAMS,
+                           base="https://line.example.org", headers=PROXY_HEADERS)
+    twiml(response)
+    # The address the app saw (http, internal host) is not what Twilio signed.
+    assert signed_post(client, "/voice/main?tries=0", PARAMS, headers=PROXY_HEADERS
+                       ).status_code == 403
+
+
+def test_proxy_headers_are_not_trusted_unless_configured(client):
+    response = signed_post(client, "/voice", PARAMS, base="https://line.example.org",
+                           headers=PROXY_HEADERS)
+    assert response.status_code == 403
+
+
+def test_a_configured_public_base_url_is_the_address_validated():
+    client = create_app(environment(IVR_PUBLIC_BASE_URL="https://line.example.org/")).test_client()
+    twiml(signed_post(client, "/sms", PARAMS, base="https://line.example.org"))
+    assert signed_post(client, "/sms", PARAMS).status_code == 403
+
+
+def test_a_signature_with_the_default_port_is_accepted(client):
+    twiml(signed_post(client, "/voice", PARAMS, base="http://localhost:80"))
+
+
+def test_the_line_will_not_start_without_an_auth_token():
+    with pytest.raises(StartupError, match="TWILIO_AUTH_TOKEN is not set"):
+        create_app({"IVR_MENUS_FILE": environment()["IVR_MENUS_FILE"]})
+
+
+def test_skipping_the_check_must_be_asked_for_and_is_warned_about(capture_log):
+    app = create_app({"IVR_MENUS_FILE": environment()["IVR_MENUS_FILE"],
+                      "IVR_SKIP_SIGNATURE_CHECK": "1"})
+    assert "IVR_SKIP_SIGNATURE_CHECK is on" in capture_log.getvalue()
+    twiml(app.test_client().post("/voice", data=PARAMS))
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("IVR_TRUSTED_PROXIES", "two", "IVR_TRUSTED_PROXIES"),
+    ("IVR_PUBLIC_BASE_URL", "line.example.org", "IVR_PUBLIC_BASE_URL"),
+    ("IVR_LOG_LEVEL", "LOUD", "IVR_LOG_LEVEL"),
+])
+def test_a_bad_setting_stops_the_start_with_its_name(name, value, message):
+    with pytest.raises(StartupError, match=message):
+        create_app(environment(**{name: value}))
+
+
+@pytest.fixture
+def capture_log():
+    """The real "ivr" log handler's output (its redacting formatter included)."""
+    logger = logging.getLogger("ivr")
+    create_app(environment())  # make sure the handler exists
+    handler = next(h for h in logger.handlers if isinstance(h, logging.StreamHandler))
+    stream = io.StringIO()
+    old = handler.setStream(stream)
+    yield stream
+    handler.setStream(old)
+
+
+def test_logs_hold_no_caller_number_or_message_text(client, capture_log):
+    call = Call(client, caller="+15025551234")
+    call.start()
+    call.press("0")
+    signed_post(client, "/sms", {**PARAMS, "From": "+15025551234", "Body": "my son has a pump"})
+    logged = capture_log.getvalue()
+    assert PARAMS["MessageSid"] in logged and call.params["CallSid"] in logged
+    assert "5551234" not in logged and "+1502" not in logged
+    assert "my son" not in logged
+
+
+def test_a_failure_is_logged_with_the_sid_and_no_number(client, capture_log, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("lookup failed for +1 (502) 555-1234")
+
+    monkeypatch.setattr(engine, "press", broken)
+    call = Call(client, caller="+15025551234")
+    call.start()
+    call.press("1")
+    logged = capture_log.getvalue()
+    assert call.params["CallSid"] in logged and "RuntimeError" in logged
+    assert "555-1234" not in logged and "[number]" in logged
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in readme, f"{setting.name} is missing from README.md"
