@@ -279,18 +279,23 @@ class _Builder:
         self.check_sms_lengths(menu, doc)
         return _with_warnings(menu, self.warnings)
 
-    def phones(self, raw, doc) -> dict[str, str]:
+    def named(self, raw, doc, section: str, example: str):
+        """Each (name, value) of a section keyed by simple names; any other name is reported."""
         if not isinstance(raw, Map) or not raw:
             if raw is not None:
-                self.error(raw, "'phones' must list named numbers",
-                           "write for example   scheduling: \"(502) 635-6397\"", fallback=doc)
-            return {}
-        phones = {}
-        for name, number in raw.items():
+                self.error(raw, f"'{section}' is empty or not a list of 'name: ...' entries",
+                           f"write for example   {example}", fallback=doc)
+            return
+        for name, value in raw.items():
             if not isinstance(name, Str) or not NODE_ID.match(name):
-                self.error(name, f"phone name '{name}' is not a simple name",
-                           "use lower-case letters, digits and _, such as 'scheduling'")
+                self.error(name, f"'{name}' in {section} is not a simple name",
+                           "use lower-case letters, digits and _ (at most 40), starting with a letter")
                 continue
+            yield name, value
+
+    def phones(self, raw, doc) -> dict[str, str]:
+        phones = {}
+        for name, number in self.named(raw, doc, "phones", 'scheduling: "(502) 635-6397"'):
             e164 = to_e164(str(number)) if isinstance(number, (Str, Int)) else None
             if not e164:
                 self.error(number, f"'{number}' is not a valid phone number",
@@ -301,25 +306,16 @@ class _Builder:
         return phones
 
     def nodes(self, raw, doc, phones) -> dict:
-        if not isinstance(raw, Map) or not raw:
-            if raw is not None:
-                self.error(raw, "'nodes' must list the line's menus and summaries",
-                           "copy the nodes section from the shipped menus.yaml", fallback=doc)
-            return {}
         nodes = {}
-        for node_id, body in raw.items():
-            if not isinstance(node_id, Str) or not NODE_ID.match(node_id):
-                self.error(node_id, f"node id '{node_id}' is not a simple name",
-                           "use lower-case letters, digits and _ (at most 40), starting with a letter")
-                continue
+        for node_id, body in self.named(raw, doc, "nodes", "main: (then its type, title and options)"):
             values = self.section(body, schema.NODE, f"node '{node_id}'", node_id)
-            values["_where"] = body if isinstance(body, Map) else node_id
+            values["_where"] = node_id
             kind = values["type"]
             if kind in schema.NODE_TYPE_KEYS and isinstance(body, Map):
                 rules = schema.NODE_TYPE_KEYS[kind]
                 for key in rules["required"]:
                     if key not in body or isinstance(body[key], Null):
-                        self.error(body, f"{kind} node '{node_id}' is missing '{key}'",
+                        self.error(node_id, f"{kind} node '{node_id}' is missing '{key}'",
                                    f"add '{key}:' ({schema.NODE[key].help})")
                 for key in rules["forbidden"]:
                     if key in body:
