@@ -154,7 +154,7 @@ def _choices(menu: Menu, node: Node) -> tuple[str, ...]:
     lines = _option_lines(menu, node) if node.type == "menu" else [spoken(menu, phrases["repeat_key"])]
     if node.id != menu.start:
         parent = menu.nodes[node.parent or menu.start]
-        lines.append(spoken(menu, phrases["back_key"], title=parent.title))
+        lines.append(spoken(menu, phrases["back_key"], title=parent.label))
     lines.append(spoken(menu, phrases["operator_key"]))
     return tuple(lines)
 
@@ -234,8 +234,8 @@ def _menu_text(menu: Menu, node_id: str, not_understood: bool = False) -> str:
     lines.append(written(menu, phrases["sms_menu"]))
     if node.text:
         lines.append(written(menu, node.text))
-    lines += [f"{o.key} {menu.nodes[o.target].label}" for o in node.options]
-    lines.append(f"{schema.OPERATOR_KEY} {menu.nodes[menu.operator].label}")
+    choices = [(o.key, o.target) for o in node.options] + [(schema.OPERATOR_KEY, menu.operator)]
+    lines += [f"{key} {_capitalised(menu.nodes[target].label)}" for key, target in choices]
     if node_id == menu.start:
         words = ", ".join(n.keywords[0].upper() for n in menu.nodes.values()
                           if n.keywords and n.type != "menu")
@@ -243,6 +243,10 @@ def _menu_text(menu: Menu, node_id: str, not_understood: bool = False) -> str:
     else:
         lines.append(written(menu, phrases["sms_back"]))
     return "\n".join(lines)
+
+
+def _capitalised(label: str) -> str:
+    return label[:1].upper() + label[1:]
 
 
 def _reply(text: str, menu_id: str | None) -> Reply:

@@ -429,7 +429,7 @@ class _Builder:
             title = v["title"] or node_id
             built[node_id] = Node(
                 id=node_id, type=v["type"], title=title,
-                label=v["label"] or title[:1].upper() + title[1:],
+                label=v["label"] or title,
                 say=v["say"] or "", text=gsm.to_gsm(v["text"] or ""),
                 options=v["options"], keywords=tuple(str(k) for k in v["keywords"] or ()),
                 dial=v.get("dial_e164"), parent=v["parent"],

@@ -77,8 +77,8 @@ NODE = {
     "type": Field("choice", "menu (choices), summary (information) or transfer (puts the caller "
                             "through to a phone).", choices=("menu", "summary", "transfer")),
     "title": Field("text", "What the node is called in prompts: 'To hear about TITLE, press 1'."),
-    "label": Field("text", "Short name in the texted menu (defaults to the title).",
-                   required=False),
+    "label": Field("text", "Short name, used in the texted menu and in 'To go back to LABEL, press "
+                           "star' (defaults to the title).", required=False),
     "say": Field("text", "What the caller hears: a summary, a menu's opening line, or what is said "
                          "before a transfer.", required=False, placeholders=("name",)),
     "text": Field("text", "What a texter receives: a summary, a menu's heading, or the reply for a "
