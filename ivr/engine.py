@@ -52,14 +52,17 @@ class Reply:
 
 def spoken(menu: Menu, text: str, **extra: str) -> str:
     """`text` with {name} and phone names filled in for the ear."""
-    values = {name: for_speaking(number) for name, number in menu.phones.items()}
-    return text.format_map({"name": menu.name, **values, **extra})
+    return _fill(menu, text, for_speaking, extra)
 
 
 def written(menu: Menu, text: str, **extra: str) -> str:
     """`text` with {name} and phone names filled in for a text message."""
-    values = {name: for_reading(number) for name, number in menu.phones.items()}
-    return text.format_map({"name": menu.name, **values, **extra})
+    return _fill(menu, text, for_reading, extra)
+
+
+def _fill(menu: Menu, text: str, number_format, extra: dict[str, str]) -> str:
+    numbers = {name: number_format(number) for name, number in menu.phones.items()}
+    return text.format_map({"name": menu.name, **numbers, **extra})
 
 
 # -- voice ----------------------------------------------------------------------------------------
@@ -115,9 +118,7 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
 def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
     """The caller pressed nothing before the timeout at `node_id`."""
     if node_id == UNAVAILABLE:
-        if tries + 1 > menu.no_input_retries:
-            return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
-        return _unavailable(menu, tries + 1, say=(spoken(menu, menu.phrases["no_input"]),))
+        return _unavailable_retry(menu, tries, "no_input")
     node = menu.nodes.get(node_id)
     if node is None:
         return enter(menu, menu.start)
@@ -173,10 +174,14 @@ def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
         return transfer(menu)
     if digits == schema.BACK_KEY:
         return enter(menu, menu.start)
-    if not digits:
-        return silence(menu, UNAVAILABLE, tries)
-    # A wrong key here repeats the number rather than transferring to a line that just failed.
-    return _unavailable(menu, tries, say=(spoken(menu, menu.phrases["invalid_key"]),))
+    return _unavailable_retry(menu, tries, "invalid_key" if digits else "no_input")
+
+
+def _unavailable_retry(menu: Menu, tries: int, apology: str) -> Turn:
+    # Rather than transfer again to a line that just failed, repeat the number, then say goodbye.
+    if tries + 1 > menu.no_input_retries:
+        return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
+    return _unavailable(menu, tries + 1, say=(spoken(menu, menu.phrases[apology]),))
 
 
 # -- SMS ------------------------------------------------------------------------------------------
@@ -190,7 +195,7 @@ def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
         return Reply(None, last_menu)  # Twilio's opt-out handling answers these itself
     if words in schema.HELP_WORDS:
         return _reply(written(menu, menu.phrases["sms_help"]), last_menu)
-    if body.strip() in (schema.BACK_KEY, "back"):
+    if body.strip() == schema.BACK_KEY or words in schema.BACK_WORDS:
         return _menu_reply(menu, menu.nodes[current].parent or menu.start)
     if words in schema.MENU_WORDS:
         return _menu_reply(menu, menu.start)

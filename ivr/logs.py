@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import re
 import sys
 
-# Seven or more digits, with the separators people and Twilio put between them.
-_NUMBER = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d(?:[\s().\-]*\d){6,}(?![A-Za-z0-9])")
+from .phone import PHONE_IN_TEXT
 
 
 class RedactingFormatter(logging.Formatter):
@@ -31,15 +27,7 @@ class RedactingFormatter(logging.Formatter):
 
 def redact(text: str) -> str:
     """`text` with every phone-number-like run of digits replaced by [number]."""
-    return _NUMBER.sub("[number]", text)
-
-
-def caller_tag(number: str, key: str) -> str:
-    """A short keyed hash of a phone number: the same caller gets the same tag, and it cannot be reversed
-    without the key."""
-    if not number:
-        return "none"
-    return hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()[:10]
+    return PHONE_IN_TEXT.sub("[number]", text)
 
 
 def configure(level: str) -> logging.Logger:

@@ -33,11 +33,12 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def typo_allowance(word: str) -> int:
-    """How many slips a word of this length may carry and still be recognised."""
-    if len(word) < 5:
-        return 0  # "pump" vs "plum": short words must be exact
-    return 1 if len(word) < 8 else 2
+def typo_allowance(a: str, b: str) -> int:
+    """How many slips may separate `a` from `b` and still count as the same word."""
+    shorter = min(len(a), len(b))
+    if shorter < 5 or a[0] != b[0]:
+        return 0  # "pump" vs "plum", "mother" vs "other": short or differently-starting words must be exact
+    return 1 if shorter < 9 else 2
 
 
 class KeywordMatcher:
@@ -45,7 +46,6 @@ class KeywordMatcher:
 
     def __init__(self, keywords: Mapping[str, str]):
         self._exact = {normalise(k): target for k, target in keywords.items()}
-        self._by_length = sorted(self._exact.items(), key=lambda item: -len(item[0]))
 
     def match(self, text: str) -> str | None:
         """The target the message names, or None when it names none or two different ones."""
@@ -58,28 +58,23 @@ class KeywordMatcher:
         # A keyword inside a longer message ("tell me about the pump please"). A keyword that is part
         # of a longer one found too does not count, so "baclofen pump" means the pump, not baclofen;
         # two unrelated keywords ("botox and casting") are ambiguous.
-        found = [kw for kw, _ in self._by_length if f" {kw} " in padded]
+        found = [kw for kw in self._exact if f" {kw} " in padded]
         if found:
             kept = [kw for kw in found if not any(f" {kw} " in f" {longer} " for longer in found
                                                   if longer != kw)]
             targets = {self._exact[kw] for kw in kept}
             return targets.pop() if len(targets) == 1 else None
-        return self._fuzzy(words)
+        return self._typo(words)
 
-    def _fuzzy(self, words: str) -> str | None:
-        tokens = words.split()
+    def _typo(self, words: str) -> str | None:
+        # Only a whole message that is a keyword with a slip ("baclofin") is forgiven: within a longer
+        # sentence, ordinary words ("insurance costs") come too close to keywords ("casts").
         best: dict[str, int] = {}
         for keyword, target in self._exact.items():
-            kw_tokens = keyword.split()
-            # Compare the keyword with every run of the same number of words in the message.
-            for start in range(len(tokens) - len(kw_tokens) + 1):
-                candidate = " ".join(tokens[start:start + len(kw_tokens)])
-                allowance = typo_allowance(keyword)
-                if allowance == 0:
-                    continue
-                distance = edit_distance(candidate, keyword, allowance)
-                if distance <= allowance and distance < best.get(target, allowance + 1):
-                    best[target] = distance
+            allowance = typo_allowance(words, keyword)
+            distance = edit_distance(words, keyword, allowance) if allowance else allowance + 1
+            if distance <= allowance:
+                best[target] = min(distance, best.get(target, distance))
         if not best:
             return None
         closest = min(best.values())

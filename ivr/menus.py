@@ -19,6 +19,7 @@ NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 OPTION_KEY = re.compile(r"[1-8]\Z")
 EMERGENCY_NUMBER = re.compile(r"\b9[\s,.-]*1[\s,.-]*1\b|nine[\s,-]+one[\s,-]+one", re.I)
 SMS_MAX_SEGMENTS = 2
+MAX_CHOICES = 4  # besides 0, star and 9
 
 
 @dataclass(frozen=True)
@@ -228,8 +229,8 @@ class _Builder:
                 self.error(item, f"keyword '{item}' belongs to Twilio's opt-out and help handling",
                            "choose another word: STOP, START, HELP and their synonyms are reserved")
                 continue
-            if word in schema.MENU_WORDS:
-                self.error(item, f"keyword '{item}' already brings up the menu",
+            if word in schema.LINE_WORDS:
+                self.error(item, f"keyword '{item}' is used by the line itself (menu, back)",
                            "choose another word for this node")
                 continue
             if word.isdigit():
@@ -254,7 +255,6 @@ class _Builder:
                            "copy it from the shipped menus.yaml")
 
         phones = self.phones(doc.get("phones"), doc)
-        self.phone_names = tuple(phones)
         line = self.section(doc.get("line", Map()), schema.LINE, "line", doc)
         call = self.section(doc.get("call", Map()), schema.CALL, "call", doc)
         phrases = self.section(doc.get("phrases", Map()), schema.PHRASES, "phrases", doc)
@@ -296,6 +296,8 @@ class _Builder:
     def phones(self, raw, doc) -> dict[str, str]:
         phones = {}
         for name, number in self.named(raw, doc, "phones", 'scheduling: "(502) 635-6397"'):
+            # Known even when its number is wrong, so text using {name} is not reported as well.
+            self.phone_names += (str(name),)
             e164 = to_e164(str(number)) if isinstance(number, (Str, Int)) else None
             if not e164:
                 self.error(number, f"'{number}' is not a valid phone number",
@@ -320,13 +322,12 @@ class _Builder:
                 for key in rules["forbidden"]:
                     if key in body:
                         self.error(key, f"a {kind} node cannot have '{key}'", f"remove '{key}:'")
-            if values.get("dial") is not None and values["dial"] not in phones:
-                self.error(values["dial"], f"'{values['dial']}' is not a number under 'phones:'",
-                           f"{_closest(values['dial'], phones)}add it to 'phones:' or use one of: "
-                           f"{', '.join(phones) or 'none yet'}")
-                values["dial"] = None
-            if values.get("dial"):
-                values["dial_e164"] = phones[values["dial"]]
+            dial = values.get("dial")
+            if dial is not None and dial not in self.phone_names:
+                self.error(dial, f"'{dial}' is not a number under 'phones:'",
+                           f"{_closest(dial, self.phone_names)}add it to 'phones:' or use one of: "
+                           f"{', '.join(self.phone_names) or 'none yet'}")
+            values["dial_e164"] = phones.get(dial)
             nodes[str(node_id)] = values
         return nodes
 
@@ -392,6 +393,10 @@ class _Builder:
                     continue
                 parsed.append(Option(key_text, str(target)))
             keys = sorted(int(o.key) for o in parsed)
+            if len(keys) > MAX_CHOICES:
+                self.warn(options, f"'{node_id}' has {len(keys)} choices; callers remember at most "
+                                   f"{MAX_CHOICES} (ISO/IEC 13714)",
+                          "move some choices into a menu of their own")
             if keys and keys != list(range(1, len(keys) + 1)):
                 self.warn(options, f"the keys of '{node_id}' are {keys}, not 1, 2, 3... in order",
                           "number the options from 1 without gaps")

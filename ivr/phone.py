@@ -62,5 +62,6 @@ def for_speaking(e164: str) -> str:
     return " ".join(", ".join(group) + "." for group in groups)
 
 
-# A run of digits that looks like a phone number typed into prose (7 or more digits, separators allowed).
-PHONE_IN_TEXT = re.compile(r"\+?\(?\d(?:[\s().\-]*\d){6,}")
+# Seven or more digits with the separators people put between them: a phone number in prose or a log
+# line. Not inside a word, so a Twilio SID ("CA3f2...") is left alone.
+PHONE_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d(?:[\s().\-]*\d){6,}(?![A-Za-z0-9])")

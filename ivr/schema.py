@@ -115,4 +115,6 @@ OPT_OUT_WORDS = ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "rev
 OPT_IN_WORDS = ("start", "yes", "unstop")
 HELP_WORDS = ("help", "info")
 MENU_WORDS = ("menu", "hi", "hello", "hey", "hola", "options", "main menu")
+BACK_WORDS = ("back", "go back")
+LINE_WORDS = MENU_WORDS + BACK_WORDS  # words the line answers itself, in every menu
 CARRIER_WORDS = OPT_OUT_WORDS + OPT_IN_WORDS + HELP_WORDS

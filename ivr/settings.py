@@ -81,7 +81,8 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
                            f"(it is {values['IVR_TRUSTED_PROXIES']!r}).") from None
     base = values["IVR_PUBLIC_BASE_URL"].rstrip("/")
     if base and not base.startswith(("https://", "http://")):
-        raise StartupError(f"IVR_PUBLIC_BASE_URL must start with https:// (it is {base!r}).")
+        raise StartupError("IVR_PUBLIC_BASE_URL must be a full address starting with https:// "
+                           f"(or http:// when testing locally); it is {base!r}.")
     level = values["IVR_LOG_LEVEL"].upper()
     if level not in _LOG_LEVELS:
         raise StartupError(f"IVR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}.")

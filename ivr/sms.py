@@ -25,6 +25,10 @@ MENU_KEY = "menu"
 @bp.post("")
 def incoming() -> Response:
     """A text comes in: reply from the menu, remembering which menu a number sent next refers to."""
+    if request.form.get("OptOutType"):
+        # Twilio's Advanced Opt-Out has already answered this STOP, START or HELP: a second reply
+        # would only confuse the family.
+        return _answer(Reply(None, session.get(MENU_KEY)))
     body = request.form.get("Body", "")
     reply = engine.text_in(current_line().menu, body, session.get(MENU_KEY))
     if reply.menu:

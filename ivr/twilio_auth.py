@@ -5,11 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, request
-from twilio.request_validator import (
-    SIGNATURE_HEADER,
-    SIGNATURE_SETTINGS_HEADER,
-    get_signature_algorithm,
-)
+from twilio.request_validator import SIGNATURE_HEADER
 
 log = logging.getLogger("ivr")
 
@@ -38,9 +34,8 @@ def require_twilio_signature() -> None:
     if not signature:
         log.warning("rejected %s: no %s header", request.path, SIGNATURE_HEADER)
         abort(403)
-    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     url = signed_url(line.settings.public_base_url)
-    if not line.validator.validate(url, request.form, signature, algorithm):
+    if not line.validator.validate(url, request.form, signature):
         hint = ""
         if request.headers.get("X-Forwarded-Proto") and not line.settings.trusted_proxies \
                 and not line.settings.public_base_url:

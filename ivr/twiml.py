@@ -11,7 +11,7 @@ from .menus import Menu
 
 
 def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
-    """The TwiML document for `turn`; `urls` builds the webhook addresses, state in the path."""
+    """The TwiML document for `turn`; `urls` builds the webhook addresses that carry the call state."""
     response = VoiceResponse()
     voice = {"voice": menu.voice, "language": menu.language}
     for line in turn.say:
@@ -42,19 +42,24 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
 
 
 class Urls:
-    """Builds the voice webhook addresses; call state (node, tries) travels in them."""
+    """Builds the voice webhook addresses: the node in the path, the retry count in the query.
 
-    def __init__(self, url_for: Callable[..., str]):
+    With a public base address (which may carry a path prefix) they are absolute; otherwise they are
+    relative, and Twilio resolves them against the address it just requested.
+    """
+
+    def __init__(self, url_for: Callable[..., str], base: str = ""):
         self._url_for = url_for
+        self._base = base
 
     def keys(self, gather: Gather) -> str:
         """Where Twilio posts the key the caller pressed."""
-        return self._url_for("voice.keys", node=gather.node, tries=gather.tries)
+        return self._base + self._url_for("voice.keys", node=gather.node, tries=gather.tries)
 
     def silence(self, gather: Gather) -> str:
         """Where the call goes when the caller pressed nothing."""
-        return self._url_for("voice.silence", node=gather.node, tries=gather.tries)
+        return self._base + self._url_for("voice.silence", node=gather.node, tries=gather.tries)
 
     def dial_ended(self) -> str:
         """Where Twilio posts the outcome of the transfer."""
-        return self._url_for("voice.dial_ended")
+        return self._base + self._url_for("voice.dial_ended")

@@ -23,8 +23,9 @@ MAX_TRIES = 20  # a tries value above this in a URL is forged or a loop; treat i
 
 
 def _answer(turn: Turn) -> Response:
-    menu = current_line().menu
-    return Response(render(turn, menu, Urls(url_for), _caller_id()), mimetype="text/xml")
+    line = current_line()
+    urls = Urls(url_for, line.settings.public_base_url)
+    return Response(render(turn, line.menu, urls, _caller_id()), mimetype="text/xml")
 
 
 def _caller_id() -> str | None:
@@ -63,8 +64,9 @@ def keys(node: str) -> Response:
 @bp.post("/<node>/silence")
 def silence(node: str) -> Response:
     """The caller pressed nothing before the Gather timed out."""
-    turn = engine.silence(current_line().menu, node, _tries())
-    log.info("call %s no input at %s (tries %d) -> %s", _sid(), node, _tries(), _where(turn))
+    tries = _tries()
+    turn = engine.silence(current_line().menu, node, tries)
+    log.info("call %s no input at %s (tries %d) -> %s", _sid(), node, tries, _where(turn))
     return _answer(turn)
 
 

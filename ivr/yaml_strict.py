@@ -20,9 +20,7 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}: {self.message}"
-        if self.severity != "error":
-            text = f"{self.file}:{self.line}: {self.severity}: {self.message}"
+        text = f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
         return f"{text} (fix: {self.hint})" if self.hint else text
 
 
@@ -31,7 +29,7 @@ class MenuFileError(Exception):
 
     def __init__(self, problems: list[Problem]):
         self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col))
-        super().__init__("\n".join(str(p) for p in problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class Str(str):
@@ -86,7 +84,7 @@ class Seq(list):
 
 
 # YAML 1.1 (what PyYAML speaks) reads these unquoted words as true/false. Staff mean the word.
-_YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}
+_YAML11_BOOLEANS = {"yes", "no", "on", "off"}
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
 _NULLS = {"", "~", "null"}
 # Tags PyYAML's resolver guesses for untagged values; any other tag was written by hand ("!!python/...").

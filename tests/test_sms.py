@@ -146,3 +146,24 @@ def test_curly_quotes_from_a_word_processor_are_sent_as_gsm7(tmp_path, client):
 def test_a_missing_body_gets_the_menu(client):
     root = twiml(signed_post(client, "/sms", {"MessageSid": "SM" + "0" * 32, "From": "+15025550123"}))
     assert "1 Oral baclofen" in root.find("Message").text
+
+
+@pytest.mark.parametrize("body", ["Back", "back", "go back", "*", " * "])
+def test_back_from_a_submenu_returns_to_the_main_menu(texter, body):
+    texter.send("4")
+    assert_main_menu(texter.send(body))
+
+
+@pytest.mark.parametrize("body", ["does medicare pay", "insurance costs", "cats", "shoes",
+                                  "my mother", "medicare", "costs", "tell me about bottox"])
+def test_ordinary_words_close_to_a_keyword_do_not_send_a_wrong_summary(texter, body):
+    reply = texter.send(body)
+    assert reply.startswith("Sorry, I did not understand that.")
+    assert_main_menu(reply)
+
+
+@pytest.mark.parametrize("kind,body", [("HELP", "help"), ("STOP", "stop"), ("START", "start")])
+def test_no_second_reply_when_twilio_advanced_opt_out_already_answered(client, kind, body):
+    params = {"MessageSid": "SM" + "5" * 32, "From": "+15025550123", "Body": body,
+              "OptOutType": kind}
+    assert twiml(signed_post(client, "/sms", params)).find("Message") is None

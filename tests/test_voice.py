@@ -92,7 +92,7 @@ def test_star_goes_back_one_menu_at_a_time(call):
     press_all(call, "42")
     assert "To go back to other treatments" in call.heard
     call.press("*")
-    assert "To hear about casting after injections, press 2." in call.heard
+    assert "To hear about casting, press 2." in call.heard
     assert_listening(call, "other_treatments")
     call.press("*")
     assert "To hear about oral baclofen, press 1." in call.heard
@@ -282,3 +282,23 @@ def test_transfer_twiml_is_exactly_what_twilio_expects(call):
 def test_voice_does_not_set_cookies(client):
     response = signed_post(client, "/voice", Call(client).params)
     assert "Set-Cookie" not in response.headers
+
+
+def test_wrong_keys_after_a_failed_transfer_end_in_goodbye_not_a_loop(call):
+    call.start()
+    call.press("0")
+    call.dial_ends("failed")
+    for _ in range(MENU.no_input_retries):
+        call.press("7")
+        assert "5, 0, 2. 6, 3, 5. 6, 3, 9, 7." in call.heard
+    call.press("7")
+    assert call.heard == "Thank you for calling the Spasticity Clinic. Goodbye."
+    assert call.doc[-1].tag == "Hangup"
+
+
+def test_with_a_public_base_address_the_actions_are_absolute():
+    base = "https://line.example.org/clinic"
+    call = Call(create_app(environment(IVR_PUBLIC_BASE_URL=base)).test_client())
+    call.doc = twiml(signed_post(call.client, "/voice", call.params, base=base))
+    assert call.gather.get("action") == base + "/voice/main?tries=0"
+    assert call.doc.find("Redirect").text == base + "/voice/main/silence?tries=0"
