@@ -6,6 +6,7 @@ import os
 from datetime import timedelta
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -17,6 +18,18 @@ from .yaml_strict import MenuFileError
 
 # Twilio's largest webhook (a 1,600-character text plus its parameters) is a few kB.
 MAX_REQUEST_BYTES = 64 * 1024
+
+
+class TextingSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, opened only for the texting webhook: calls keep their state
+    in the URL, so they neither read nor set a cookie."""
+
+    def open_session(self, app, request):
+        """The texting conversation's session; a throwaway one anywhere else."""
+        # Opened before the URL is matched to a blueprint, so the path decides.
+        if not request.path.startswith("/sms"):
+            return self.null_session_class()
+        return super().open_session(app, request)
 
 
 def create_app(test_config: dict[str, str] | None = None) -> Flask:
@@ -37,6 +50,7 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
                     "Use this for local development only.")
 
     app = Flask(__name__)
+    app.session_interface = TextingSessionInterface()
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,

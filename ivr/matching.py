@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 def normalise(text: str) -> str:
     """Lower-case words without accents, punctuation or extra spaces: " Baclofén!! " -> "baclofen"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # Drop accents and invisible format characters (a zero-width space pasted inside "p\u200bump").
+    plain = "".join(ch for ch in decomposed
+                    if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
     return " ".join(re.findall(r"[a-z0-9]+", plain))
 
 

@@ -12,10 +12,11 @@ from types import MappingProxyType
 
 from . import gsm, schema
 from .matching import KeywordMatcher, claimed_twice, normalise
-from .phone import PHONE_IN_TEXT, to_e164
+from .phone import PHONE_IN_TEXT, looks_like_phone_number, to_e164
 from .yaml_strict import Bool, Int, Map, MenuFileError, Null, Problem, Seq, Str, read_yaml
 
 NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
+WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 OPTION_KEY = re.compile(r"[1-8]\Z")
 EMERGENCY_NUMBER = re.compile(r"\b9[\s,.-]*1[\s,.-]*1\b|nine[\s,-]+one[\s,-]+one", re.I)
 SMS_MAX_SEGMENTS = 2
@@ -50,9 +51,13 @@ class Node:
         return next((o for o in self.options if o.key == key), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Menu:
-    """The whole line as loaded from menus.yaml: what the engine and every renderer read."""
+    """The whole line as loaded from menus.yaml: what the engine and every renderer read.
+
+    Compared and hashed by identity: each load is a new Menu, so caches keyed on it never serve
+    answers from an older file.
+    """
 
     source: str
     name: str
@@ -85,6 +90,9 @@ def load_menus(path: str | Path) -> Menu:
     except FileNotFoundError:
         raise MenuFileError([Problem(str(path), 1, 1, "the menu file does not exist",
                                      "check IVR_MENUS_FILE, or restore menus.yaml from git")]) from None
+    except OSError as exc:
+        raise MenuFileError([Problem(str(path), 1, 1, f"the menu file cannot be read ({exc.strerror})",
+                                     "point IVR_MENUS_FILE at the menus.yaml file itself")]) from None
     except UnicodeDecodeError as exc:
         line = text_line_of_byte(path.read_bytes(), exc.start)
         raise MenuFileError([Problem(str(path), line, 1, "the file is not UTF-8 text",
@@ -112,6 +120,19 @@ def _loc(value, fallback=None) -> tuple[int, int]:
     return 1, 1
 
 
+def _shown(value) -> str:
+    """A value from the file as a staff member would describe it, not as Python prints it."""
+    if isinstance(value, Null):
+        return "nothing"
+    if isinstance(value, Map):
+        return "a set of keys"
+    if isinstance(value, Seq):
+        return "a list"
+    if isinstance(value, Bool):
+        return "true" if value else "false"
+    return f"'{value}'"
+
+
 def _closest(word: str, choices) -> str:
     match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean '{match[0]}'? " if match else ""
@@ -136,8 +157,10 @@ class _Builder:
     # -- generic, schema-driven checks -------------------------------------------------------------
     def section(self, mapping, fields: Mapping[str, schema.Field], name: str, parent) -> dict:
         """Check `mapping` against `fields`; return the usable values with defaults filled in."""
+        if mapping is None:  # the whole section is missing, which is reported once already
+            return {key: f.default for key, f in fields.items()}
         if not isinstance(mapping, Map):
-            self.error(mapping, f"'{name}' must be a list of 'key: value' lines",
+            self.error(mapping, f"{name} must be a set of 'key: value' lines, not {_shown(mapping)}",
                        "indent its keys under it, two spaces each", fallback=parent)
             return {key: f.default for key, f in fields.items()}
         values = {}
@@ -159,13 +182,15 @@ class _Builder:
         if spec.kind == "text":
             return self.text(raw, spec, name)
         if spec.kind == "word":
-            if not isinstance(raw, Str) or not raw.strip() or " " in raw.strip():
-                self.error(raw, f"{name} must be a single word", f"write it like '{spec.default}'")
+            if not isinstance(raw, Str) or not WORD.match(raw):
+                self.error(raw, f"{name} must be a single word of letters, digits, '.' or '-'",
+                           f"write it like '{spec.default}'")
                 return spec.default
-            return str(raw).strip()
+            return str(raw)
         if spec.kind == "int":
             if not isinstance(raw, Int) or isinstance(raw, Bool):
-                self.error(raw, f"{name} must be a whole number", f"write a number such as {spec.default}")
+                self.error(raw, f"{name} must be a whole number, not {_shown(raw)}",
+                           f"write a number such as {spec.default}")
                 return spec.default
             if not spec.low <= raw <= spec.high:
                 self.error(raw, f"{name} is {int(raw)}, outside {spec.low} to {spec.high}",
@@ -178,8 +203,8 @@ class _Builder:
                 return None
             return raw
         if spec.kind == "choice":
-            if raw not in spec.choices:
-                self.error(raw, f"{name} is '{raw}', which is not one of {', '.join(spec.choices)}",
+            if not isinstance(raw, Str) or raw not in spec.choices:
+                self.error(raw, f"{name} is {_shown(raw)}, which is not one of {', '.join(spec.choices)}",
                            f"{_closest(raw, spec.choices)}use one of {', '.join(spec.choices)}")
                 return None
             return str(raw)
@@ -190,17 +215,31 @@ class _Builder:
         raise AssertionError(spec.kind)
 
     def text(self, raw, spec: schema.Field, name: str) -> str:
-        if isinstance(raw, (Map, Seq)) or not str(raw).strip():
-            self.error(raw, f"{name} must be some text", "write the sentence after the colon")
+        if isinstance(raw, Bool):
+            self.error(raw, f"{name} is {_shown(raw)}, which YAML reads as a yes/no value, not text",
+                       f"put it in double quotes (\"{_shown(raw)[0:]}\") if you mean the word")
             return ""
+        if isinstance(raw, (Map, Seq, Null)) or not str(raw).strip():
+            self.error(raw, f"{name} must be some text, not {_shown(raw)}",
+                       "write the sentence after the colon")
+            return ""
+        if getattr(raw, "comment", ""):
+            self.warn(raw, f"{name} stops before '{raw.comment}': YAML reads ' #' as the start of a "
+                           "comment", "put the whole text in double quotes if '#' is part of it")
         text = " ".join(str(raw).split())  # staff wrap long text over lines; callers hear one line
         allowed = set(spec.placeholders) | set(self.phone_names)
         try:
-            used = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            fields = [(f, spec_, conv) for _, f, spec_, conv in string.Formatter().parse(text)
+                      if f is not None]
         except ValueError:
             self.error(raw, f"{name} has a lone '{{' or '}}'",
                        "braces are only for names such as {scheduling}; remove the stray one")
             return ""
+        if any(spec_ or conv for _, spec_, conv in fields):
+            self.error(raw, f"{name} has a name in braces with ':' or '!' after it",
+                       "write just the name in braces, such as {scheduling}")
+            return ""
+        used = {f for f, _, _ in fields}
         for placeholder in sorted(used - allowed):
             self.error(raw, f"{name} uses {{{placeholder}}}, which it cannot fill",
                        f"{_closest(placeholder, allowed)}it can use "
@@ -210,6 +249,8 @@ class _Builder:
                 self.error(raw, f"{name} must contain {{{placeholder}}}",
                            f"put {{{placeholder}}} where it belongs in the sentence")
         for found in PHONE_IN_TEXT.finditer(text):
+            if not looks_like_phone_number(found.group()):
+                continue
             self.error(raw, f"{name} has a phone number written out ('{found.group().strip()}')",
                        "write the number once under 'phones:' and use its name, such as {scheduling}")
         return text
@@ -222,8 +263,9 @@ class _Builder:
         for item in raw:
             word = normalise(str(item)) if isinstance(item, (Str, Int)) else ""
             if not word:
-                self.error(item, f"{name} has an empty or unreadable keyword",
-                           "use letters or digits, such as 'pump'", fallback=raw)
+                self.error(item, f"{name} has a keyword that is {_shown(item)}",
+                           "use a word of letters or digits, such as pump; put true, false or a word "
+                           "starting with a symbol in double quotes", fallback=raw)
                 continue
             if word in schema.CARRIER_WORDS:
                 self.error(item, f"keyword '{item}' belongs to Twilio's opt-out and help handling",
@@ -255,9 +297,9 @@ class _Builder:
                            "copy it from the shipped menus.yaml")
 
         phones = self.phones(doc.get("phones"), doc)
-        line = self.section(doc.get("line", Map()), schema.LINE, "line", doc)
-        call = self.section(doc.get("call", Map()), schema.CALL, "call", doc)
-        phrases = self.section(doc.get("phrases", Map()), schema.PHRASES, "phrases", doc)
+        line = self.section(doc.get("line"), schema.LINE, "line", doc)
+        call = self.section(doc.get("call"), schema.CALL, "call", doc)
+        phrases = self.section(doc.get("phrases"), schema.PHRASES, "phrases", doc)
         nodes = self.nodes(doc.get("nodes"), doc, phones)
 
         self.check_call(call, doc.get("call"), nodes)
@@ -300,7 +342,7 @@ class _Builder:
             self.phone_names += (str(name),)
             e164 = to_e164(str(number)) if isinstance(number, (Str, Int)) else None
             if not e164:
-                self.error(number, f"'{number}' is not a valid phone number",
+                self.error(number, f"{_shown(number)} is not a valid phone number",
                            "write a 10-digit US number such as \"(502) 635-6397\", or +country code "
                            "and number", fallback=name)
                 continue
@@ -310,7 +352,7 @@ class _Builder:
     def nodes(self, raw, doc, phones) -> dict:
         nodes = {}
         for node_id, body in self.named(raw, doc, "nodes", "main: (then its type, title and options)"):
-            values = self.section(body, schema.NODE, f"node '{node_id}'", node_id)
+            values = self.section(body, schema.NODE, f"node {node_id}", node_id)
             values["_where"] = node_id
             kind = values["type"]
             if kind in schema.NODE_TYPE_KEYS and isinstance(body, Map):
@@ -320,8 +362,10 @@ class _Builder:
                         self.error(node_id, f"{kind} node '{node_id}' is missing '{key}'",
                                    f"add '{key}:' ({schema.NODE[key].help})")
                 for key in rules["forbidden"]:
-                    if key in body:
-                        self.error(key, f"a {kind} node cannot have '{key}'", f"remove '{key}:'")
+                    written_key = next((k for k in body if k == key), None)
+                    if written_key is not None:
+                        self.error(written_key, f"{kind} node '{node_id}' cannot have '{key}'",
+                                   f"remove '{key}:' ({schema.NODE[key].help})")
             dial = values.get("dial")
             if dial is not None and dial not in self.phone_names:
                 self.error(dial, f"'{dial}' is not a number under 'phones:'",
@@ -380,7 +424,7 @@ class _Builder:
                     continue
                 seen[key_text] = key
                 if not isinstance(target, Str) or target not in nodes:
-                    self.error(target, f"option {key_text} of '{node_id}' leads to '{target}', "
+                    self.error(target, f"option {key_text} of '{node_id}' leads to {_shown(target)}, "
                                        "which is not a node",
                                f"{_closest(target, nodes)}use the id of a node under 'nodes:'",
                                fallback=key)

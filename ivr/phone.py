@@ -62,6 +62,13 @@ def for_speaking(e164: str) -> str:
     return " ".join(", ".join(group) + "." for group in groups)
 
 
+def looks_like_phone_number(text: str) -> bool:
+    """True for a digit run shaped like a phone number (7, 10 or 1+10 digits, or +international);
+    False for, say, a date."""
+    digits = re.sub(r"[^0-9]", "", text)
+    return text.lstrip().startswith("+") or len(digits) in (7, 10) or (len(digits) == 11 and digits[0] == "1")
+
+
 # Seven or more digits with the separators people put between them: a phone number in prose or a log
 # line. Not inside a word, so a Twilio SID ("CA3f2...") is left alone.
 PHONE_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d(?:[\s().\-]*\d){6,}(?![A-Za-z0-9])")

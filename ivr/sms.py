@@ -28,9 +28,12 @@ def incoming() -> Response:
     if request.form.get("OptOutType"):
         # Twilio's Advanced Opt-Out has already answered this STOP, START or HELP: a second reply
         # would only confuse the family.
-        return _answer(Reply(None, session.get(MENU_KEY)))
+        return _answer(Reply(None, None))
     body = request.form.get("Body", "")
-    reply = engine.text_in(current_line().menu, body, session.get(MENU_KEY))
+    last_menu = session.get(MENU_KEY)
+    if not isinstance(last_menu, str):  # only our own signed cookie gets here, but be strict anyway
+        last_menu = None
+    reply = engine.text_in(current_line().menu, body, last_menu)
     if reply.menu:
         session.permanent = True
         session[MENU_KEY] = reply.menu

@@ -19,8 +19,8 @@ def signed_url(public_base_url: str) -> str:
     if public_base_url:
         url = public_base_url + request.script_root + request.path
     else:
-        # With ProxyFix installed (IVR_TRUSTED_PROXIES), host_url already reflects X-Forwarded-*.
-        url = request.host_url.rstrip("/") + request.script_root + request.path
+        # With ProxyFix installed (IVR_TRUSTED_PROXIES), scheme and host reflect X-Forwarded-*.
+        url = f"{request.scheme}://{request.host}{request.script_root}{request.path}"
     query = request.query_string.decode("latin-1")
     return f"{url}?{query}" if query else url
 

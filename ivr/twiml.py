@@ -44,22 +44,27 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
 class Urls:
     """Builds the voice webhook addresses: the node in the path, the retry count in the query.
 
-    With a public base address (which may carry a path prefix) they are absolute; otherwise they are
-    relative, and Twilio resolves them against the address it just requested.
+    `prefix` is the public base address (which may carry a path) or the app's script root; with a
+    relative address, Twilio resolves it against the address it just requested.
     """
 
-    def __init__(self, url_for: Callable[..., str], base: str = ""):
+    def __init__(self, prefix: str, url_for: Callable[..., str], script_root: str = ""):
+        self._prefix = prefix
         self._url_for = url_for
-        self._base = base
+        self._script_root = script_root
+
+    def _url(self, endpoint: str, **values) -> str:
+        # url_for puts the script root in front; the prefix (public base or that root) replaces it.
+        return self._prefix + self._url_for(endpoint, **values).removeprefix(self._script_root)
 
     def keys(self, gather: Gather) -> str:
         """Where Twilio posts the key the caller pressed."""
-        return self._base + self._url_for("voice.keys", node=gather.node, tries=gather.tries)
+        return self._url("voice.keys", node=gather.node, tries=gather.tries)
 
     def silence(self, gather: Gather) -> str:
         """Where the call goes when the caller pressed nothing."""
-        return self._base + self._url_for("voice.silence", node=gather.node, tries=gather.tries)
+        return self._url("voice.silence", node=gather.node, tries=gather.tries)
 
     def dial_ended(self) -> str:
         """Where Twilio posts the outcome of the transfer."""
-        return self._base + self._url_for("voice.dial_ended")
+        return self._url("voice.dial_ended")

@@ -1,8 +1,9 @@
-"""The voice webhooks: a few lines turn Twilio's form post into an engine call and its Turn into TwiML."""
+"""The voice webhooks: Twilio's form post in, an engine call, its Turn out as TwiML."""
 
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from flask import Blueprint, Response, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
@@ -11,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from . import engine
 from .engine import Turn
 from .line import current_line
+from .menus import Menu
 from .phone import is_callable_caller_id
 from .twilio_auth import require_twilio_signature
 from .twiml import Urls, render
@@ -22,10 +24,24 @@ log = logging.getLogger("ivr")
 MAX_TRIES = 20  # a tries value above this in a URL is forged or a loop; treat it as the limit
 
 
+@lru_cache(maxsize=4096)
+def _turn(step, menu: Menu, *args) -> Turn:
+    # The engine is a pure function of the menu and the input, so each answer is worked out once per
+    # loaded menu. `step` is the engine function itself: a new menu or function is a new entry.
+    return step(menu, *args)
+
+
+@lru_cache(maxsize=4096)
+def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None) -> str:
+    return render(turn, menu, Urls(prefix, url_for, request.script_root), caller_id)
+
+
 def _answer(turn: Turn) -> Response:
     line = current_line()
-    urls = Urls(url_for, line.settings.public_base_url)
-    return Response(render(turn, line.menu, urls, _caller_id()), mimetype="text/xml")
+    prefix = line.settings.public_base_url or request.script_root
+    # Only a transfer depends on who is calling; every other document is the same for every caller.
+    caller_id = _caller_id() if turn.dial else None
+    return Response(_document(turn, line.menu, prefix, caller_id), mimetype="text/xml")
 
 
 def _caller_id() -> str | None:
@@ -42,48 +58,53 @@ def _tries() -> int:
 
 
 def _sid() -> str:
-    return request.form.get("CallSid", "-")[:64]
+    return request.form.get("CallSid", "-")[:40]
+
+
+def _known(menu: Menu, node: str) -> str:
+    """The node for a log line, if it is one of ours (a forged path could carry anything)."""
+    return node if node in menu.nodes or node == engine.UNAVAILABLE else "(unknown node)"
 
 
 @bp.post("")
 def incoming() -> Response:
     """A call comes in: greeting, emergency notice, main menu."""
     log.info("call %s started", _sid())
-    return _answer(engine.start_call(current_line().menu))
+    return _answer(_turn(engine.start_call, current_line().menu))
 
 
 @bp.post("/<node>")
 def keys(node: str) -> Response:
     """The caller pressed a key (Gather action)."""
-    digits = request.form.get("Digits", "").strip()
-    turn = engine.press(current_line().menu, node, digits, _tries())
-    log.info("call %s key at %s -> %s", _sid(), node, _where(turn))
+    menu = current_line().menu
+    turn = _turn(engine.press, menu, node, request.form.get("Digits", "").strip(), _tries())
+    _log_step(turn, "key at %s", _known(menu, node))
     return _answer(turn)
 
 
 @bp.post("/<node>/silence")
 def silence(node: str) -> Response:
     """The caller pressed nothing before the Gather timed out."""
-    tries = _tries()
-    turn = engine.silence(current_line().menu, node, tries)
-    log.info("call %s no input at %s (tries %d) -> %s", _sid(), node, tries, _where(turn))
+    menu = current_line().menu
+    turn = _turn(engine.silence, menu, node, _tries())
+    _log_step(turn, "no input at %s", _known(menu, node))
     return _answer(turn)
 
 
 @bp.post("/dial-ended")
 def dial_ended() -> Response:
     """The transfer to scheduling ended (Dial action), with DialCallStatus."""
-    status = request.form.get("DialCallStatus", "")
-    log.info("call %s transfer ended: %s", _sid(), status[:20] or "no status")
-    return _answer(engine.dial_ended(current_line().menu, status))
+    status = request.form.get("DialCallStatus", "")[:20]
+    log.info("call %s transfer ended: %s", _sid(), status if status.isascii() else "(unreadable)")
+    return _answer(_turn(engine.dial_ended, current_line().menu, status))
 
 
-def _where(turn: Turn) -> str:
-    if turn.dial:
-        return "transfer"
-    if turn.hangup:
-        return "hang up"
-    return turn.gather.node if turn.gather else "end"
+def _log_step(turn: Turn, what: str, node: str) -> None:
+    # Every step at DEBUG; at INFO only what matters later: a transfer or the end of a call.
+    if turn.dial or turn.hangup:
+        log.info("call %s " + what + " -> %s", _sid(), node, "transfer" if turn.dial else "hang up")
+    elif log.isEnabledFor(logging.DEBUG):
+        log.debug("call %s " + what + " -> %s", _sid(), node, turn.gather.node if turn.gather else "end")
 
 
 @bp.errorhandler(Exception)
@@ -91,7 +112,7 @@ def failed(error: Exception):
     """Never let a caller hear Twilio's "application error": apologise and transfer instead."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("call %s: voice webhook failed at %s", _sid(), request.path)
+    log.exception("call %s: voice webhook failed at %s", _sid(), request.path[:80])
     try:
         return _answer(engine.failed(current_line().menu))
     except Exception:  # the menu itself is unusable: a fixed apology and the number

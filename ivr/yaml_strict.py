@@ -33,10 +33,11 @@ class MenuFileError(Exception):
 
 
 class Str(str):
-    """A string from the file, remembering where it was written."""
+    """A string from the file, remembering where it was written (and any comment after it)."""
 
     line: int
     col: int
+    comment: str = ""
 
 
 class Int(int):
@@ -80,15 +81,17 @@ class Seq(list):
 
     line: int
     col: int
-    key: Str | None = None
 
 
 # YAML 1.1 (what PyYAML speaks) reads these unquoted words as true/false. Staff mean the word.
 _YAML11_BOOLEANS = {"yes", "no", "on", "off"}
-_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+# Whole numbers as staff write them (no "+": "+44..." is a phone number, kept as text).
+_INT = re.compile(r"-?(0|[1-9][0-9]{0,17})\Z")
 _NULLS = {"", "~", "null"}
-# Tags PyYAML's resolver guesses for untagged values; any other tag was written by hand ("!!python/...").
-_IMPLICIT_TAGS = {"str", "int", "float", "bool", "null", "timestamp", "value", "merge"}
+# Characters no voice can read and no phone can show. YAML also counts U+0085, U+2028 and U+2029 as
+# line breaks where editors do not, which would put every later line number off by one.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+_SYMBOL_START = "text that starts with a symbol such as * & ! | > % @ ` { [ must be in double quotes"
 
 
 def _place(value, node):
@@ -97,15 +100,19 @@ def _place(value, node):
     return value
 
 
+def _problem_at(filename: str, mark, message: str, hint: str) -> Problem:
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(filename, line, col, message, hint)
+
+
 class _Reader:
-    def __init__(self, filename: str):
+    def __init__(self, filename: str, text: str):
         self.filename = filename
+        self.lines = text.split("\n")
         self.problems: list[Problem] = []
 
     def problem(self, node, message: str, hint: str) -> None:
-        self.problems.append(
-            Problem(self.filename, node.start_mark.line + 1, node.start_mark.column + 1, message, hint)
-        )
+        self.problems.append(_problem_at(self.filename, node.start_mark, message, hint))
 
     def convert(self, node):
         if isinstance(node, yaml.MappingNode):
@@ -118,10 +125,11 @@ class _Reader:
 
     def scalar(self, node: yaml.ScalarNode):
         text = node.value
-        if node.tag.rpartition(":")[2] not in _IMPLICIT_TAGS:
-            self.problem(node, f"the tag {node.tag!r} is not allowed here",
-                         "remove the '!' tag; menus.yaml needs only plain text and numbers")
-            return _place(Str(text), node)
+        found = INVISIBLE.search(text)
+        if found:
+            self.problem(node, f"this text holds an invisible character (U+{ord(found.group()):04X})",
+                         "remove the backslash code (such as \\a or \\0) from the text")
+            return _place(Str(INVISIBLE.sub("", text)), node)
         if node.style is not None:  # quoted or block text: always a string, exactly as written
             return _place(Str(text), node)
         lowered = text.lower()
@@ -133,12 +141,20 @@ class _Reader:
             )
             return _place(Str(text), node)
         if lowered in ("true", "false"):
-            return _place(Bool(lowered == "true"), node)
-        if lowered in _NULLS:
-            return _place(Null(), node)
-        if _INT.match(text):
-            return _place(Int(int(text)), node)
-        return _place(Str(text), node)
+            value = _place(Bool(lowered == "true"), node)
+        elif lowered in _NULLS:
+            value = _place(Null(), node)
+        elif _INT.match(text):
+            value = _place(Int(int(text)), node)
+        else:
+            value = _place(Str(text), node)
+        # A " #" ends plain text: what follows is a comment. Keep it, so a text field can warn.
+        end = node.end_mark
+        if end.line == node.start_mark.line and end.line < len(self.lines):
+            rest = self.lines[end.line][end.column:].strip()
+            if rest.startswith("#"):
+                value.comment = rest
+        return value
 
     def mapping(self, node: yaml.MappingNode) -> Map:
         result = _place(Map(), node)
@@ -168,41 +184,119 @@ class _Reader:
                 continue
             result.where[key] = (key.line, key.col)
             value = self.convert(value_node)
-            if isinstance(value, (Map, Seq)):
+            if isinstance(value, Map):
                 value.key = key  # a missing key inside is reported at its section's name
             result[key] = value
         return result
+
+
+def _invisible_characters(text: str, filename: str) -> list[Problem]:
+    return [
+        Problem(filename, number, found.start() + 1,
+                f"an invisible character (U+{ord(found.group()):04X}) is in the file",
+                "delete it; it often comes with text pasted from a word processor or an e-mail")
+        for number, line in enumerate(text.split("\n"), 1)
+        for found in INVISIBLE.finditer(line)
+    ]
+
+
+MAX_DEPTH = 20  # menus.yaml needs five levels; far deeper is a mistake or an attack
+
+
+def _refused_constructs(events, filename: str) -> list[Problem]:
+    # Refused before the document is built: aliases can nest into a file that never finishes loading,
+    # and thousands of nested brackets would exhaust the stack.
+    problems = []
+    depth = 0
+    for event in events:
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                problems.append(_problem_at(filename, event.start_mark, "lists or sections nest too deeply",
+                                            "check for stray '[' or '{' and the indentation"))
+                break
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+        if isinstance(event, yaml.AliasEvent):
+            problems.append(_problem_at(filename, event.start_mark,
+                                        f"'*{event.anchor}' is read by YAML as a reference", _SYMBOL_START))
+        elif getattr(event, "anchor", None):
+            problems.append(_problem_at(filename, event.start_mark,
+                                        f"'&{event.anchor}' is read by YAML as an anchor", _SYMBOL_START))
+        if getattr(event, "tag", None) is not None:
+            problems.append(_problem_at(filename, event.start_mark,
+                                        f"the tag {event.tag!r} is not allowed",
+                                        "remove it; text that starts with ! must be in double quotes"))
+    return problems
+
+
+_QUOTED_VALUE = re.compile(r"""^\s*(?:-\s+|[^\s:#][^:#]*:\s+)(["'])(.*)$""")
+
+
+def _unclosed_quote(lines: list[str]) -> int | None:
+    """Index of the first line whose value opens a quote that the line does not close."""
+    for index, line in enumerate(lines):
+        found = _QUOTED_VALUE.match(line)
+        if found and found.group(1) not in found.group(2).replace("\\" + found.group(1), ""):
+            return index
+    return None
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, filename: str) -> Problem:
+    context, problem = exc.context or "", exc.problem or ""
+    # For a missing ':' or an unclosed quote, the scanner notices only lines later; where it started
+    # looking is where the mistake is.
+    started = context.startswith(("while scanning a simple key", "while scanning a quoted scalar"))
+    mark = (exc.context_mark if started else exc.problem_mark) or exc.context_mark or exc.problem_mark
+    lines = text.split("\n")
+    unclosed = _unclosed_quote(lines[: mark.line + 1] if mark else lines)
+    if unclosed is not None and not started:
+        # YAML read on past an unclosed quote and stumbled lines later.
+        return Problem(filename, unclosed + 1, 1, "a quote opens on this line but never closes",
+                       "add the closing quote at the end of the text")
+    line = lines[mark.line] if mark and mark.line < len(lines) else ""
+    if "\t" in line or "tab" in problem.lower():
+        hint = "replace the tab characters with spaces"
+    elif context.startswith("while scanning a simple key"):
+        hint = "this line needs a colon and a space after its name, as in 'name: Spasticity Clinic'"
+    elif context.startswith("while scanning a quoted scalar"):
+        hint = "a quote opens here but never closes; add the closing quote"
+    elif "mapping values are not allowed" in problem:
+        hint = "put text that contains ': ' in double quotes, and check the indentation"
+    elif "cannot start any token" in problem or "expected alphabetic or numeric" in problem:
+        hint = _SYMBOL_START
+    else:
+        hint = "check the indentation (two spaces for each level) and the line above"
+    return _problem_at(filename, mark, f"YAML cannot read this: {problem or context}", hint)
 
 
 def read_yaml(text: str, filename: str):
     """Parse one YAML document into Map/Seq/Str/Int/Bool/Null values and a list of problems.
 
     Problems the reader can step over (a duplicate key, an unquoted yes) are returned so the caller
-    can report them together with its own; a file that cannot be parsed at all raises MenuFileError.
+    can report them together with its own; a file that cannot be read at all raises MenuFileError.
     """
-    reader = _Reader(filename)
+    invisible = _invisible_characters(text, filename)
+    if invisible:
+        raise MenuFileError(invisible)
+    reader = _Reader(filename, text)
     try:
+        refused = _refused_constructs(yaml.parse(text, Loader=yaml.SafeLoader), filename)
+        if refused:
+            raise MenuFileError(refused)
         nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        if len(nodes) == 1:
+            return reader.convert(nodes[0]), reader.problems
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = f"YAML cannot read this: {exc.problem or exc.context}"
-        lines = text.splitlines()
-        bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
-        if "\t" in bad_line or "tab" in (exc.problem or "").lower():
-            hint = "replace the tab characters with spaces"
-        elif "mapping values" in (exc.problem or ""):
-            hint = "put text that contains ': ' in double quotes"
-        else:
-            hint = "check the indentation and that every 'key: value' has a space after the colon"
-        raise MenuFileError([Problem(filename, line, col, message, hint)]) from None
-    except yaml.YAMLError as exc:
-        raise MenuFileError([Problem(filename, 1, 1, f"YAML cannot read this: {exc}",
-                                     "save the file as plain UTF-8 text")]) from None
-    if len(nodes) != 1:
-        line = nodes[1].start_mark.line + 1 if len(nodes) > 1 else 1
-        raise MenuFileError([Problem(filename, line, 1,
-                                     "the file must hold exactly one YAML document",
-                                     "remove the extra '---' separator" if nodes else
-                                     "the file is empty; start from the shipped menus.yaml")])
-    return reader.convert(nodes[0]), reader.problems
+        raise MenuFileError([_syntax_problem(exc, text, filename)]) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise MenuFileError([Problem(filename, 1, 1, f"YAML cannot read this file: {exc}",
+                                     "start again from the shipped menus.yaml")]) from None
+    if not nodes:
+        raise MenuFileError([Problem(filename, 1, 1, "the file is empty",
+                                     "start from the shipped menus.yaml")])
+    end = nodes[0].end_mark.line
+    extra = next((n for n, line in enumerate(text.split("\n")[end:], end + 1) if line.startswith("---")),
+                 nodes[1].start_mark.line + 1)
+    raise MenuFileError([Problem(filename, extra, 1, "the file must hold exactly one YAML document",
+                                 "remove this '---' line and what follows it, or merge it above")])

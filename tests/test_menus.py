@@ -236,3 +236,83 @@ def test_more_than_four_choices_is_a_warning():
                            "      3: medication_change\n      4: oral_baclofen\n      5: rhizotomy\n")
     menu = parse_menus(text)
     assert any("has 5 choices" in str(w) for w in menu.warnings)
+
+
+@pytest.mark.parametrize("old,new,at,words", [
+    # Invisible characters would make the TwiML invalid: refused wherever they come from.
+    ("  greeting: Thank you for calling the {name}.", '  greeting: "Thank you for calling.\\a"',
+     "greeting:", ("invisible character (U+0007)",)),
+    ("  goodbye: Thank you for calling the {name}. Goodbye.", "  goodbye: Bye\x0b now",
+     "goodbye:", ("invisible character (U+000B)",)),
+    ("  language: en-US", '  language: "en\\aUS"', "language:", ("invisible",)),
+    ("  voice: Polly.Joanna-Neural", "  voice: Polly Joanna", "voice:", ("single word",)),
+    # Format codes would crash at call time.
+    ("  greeting: Thank you for calling the {name}.", "  greeting: Thank you, {name:d}.",
+     "greeting:", ("':' or '!'",)),
+    ("  option: To hear about {title}, press {key}.", "  option: To hear about {title!r}, press {key}.",
+     "option:", ("':' or '!'",)),
+    # YAML surprises.
+    ("  name: Spasticity Clinic", "  name: true", "name:", ("yes/no value",)),
+    ("  name: Spasticity Clinic", "  name: &Spasticity Clinic", "name:", ("anchor", "double quotes")),
+    ("  sms_back: Reply * to go back.", "  sms_back: *back", "sms_back:", ("reference",)),
+    ("  name: Spasticity Clinic", "  name: !!python/name:os.system x", "name:", ("tag",)),
+    ("keywords: [casting, cast]", "keywords: [casting, true]", "keywords: [casting, true]",
+     ("keyword that is true",)),
+    # Readable messages, not Python's.
+    ("      1: oral_baclofen", "      1:", "      1:", ("leads to nothing",)),
+    ('  scheduling: "(502) 635-6397"', "  scheduling:", "  scheduling:", ("nothing is not a valid",)),
+    ("    type: summary\n    title: oral baclofen", "    type: [summary]\n    title: oral baclofen",
+     "type: [summary]", ("is a list, which is not one of",)),
+    ("    title: dorsal rhizotomy", "    title: dorsal rhizotomy\n    dial: scheduling",
+     "    dial: scheduling", ("summary node 'rhizotomy' cannot have 'dial'",)),
+    # Where the mistake is, not where YAML noticed it.
+    ("  start: main", "  start main", "  start main", ("colon and a space",)),
+    ("  name: Spasticity Clinic", '  name: "Spasticity Clinic', "  name:", ("closing quote",)),
+    ("  sms_back: Reply * to go back.", "  sms_back: '@ to go back", "sms_back:", ("closing quote",)),
+    ("  sms_back: Reply * to go back.", "  sms_back: @ to go back.", "sms_back:", ("starts with a symbol",)),
+])
+def test_mistakes_staff_make_are_reported_where_they_are(old, new, at, words):
+    assert_change_reported(old, new, at, *words)
+
+
+def test_a_comment_cutting_text_short_is_a_warning():
+    menu = parse_menus(SHIPPED.replace("  sms_back: Reply * to go back.", "  sms_back: Reply * #1"))
+    assert any("stops before '#1'" in str(w) for w in menu.warnings)
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("a: &x [*x]\n", "reference"),
+    ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nest too deeply"),
+    ("a: 1\n---\nb: 2\n", "exactly one YAML document"),
+    ("call:\n  timeout: " + "9" * 5000 + "\n", "unknown key 'timeout'"),
+    ("lol: &a [x, x]\nlol2: &b [*a, *a]\n", "reference"),
+    ("x: 1\n\u2028y: 2\n", "invisible character (U+2028)"),
+])
+def test_hostile_yaml_is_refused_quickly_with_a_problem_not_a_crash(text, expected):
+    with pytest.raises(MenuFileError) as caught:
+        parse_menus(text)
+    assert expected in str(caught.value)
+
+
+def test_a_directory_instead_of_a_file_is_reported(tmp_path):
+    with pytest.raises(MenuFileError, match="cannot be read"):
+        load_menus(tmp_path)
+
+
+def test_a_missing_section_is_reported_once():
+    text = SHIPPED.replace("phrases:\n", "phrasez:\n")
+    with pytest.raises(MenuFileError) as caught:
+        parse_menus(text)
+    messages = [p.message for p in caught.value.problems]
+    assert "the section 'phrases:' is missing" in messages
+    assert not any("phrases is missing" in m for m in messages)
+
+
+def test_a_date_in_text_is_not_mistaken_for_a_phone_number():
+    menu = parse_menus(SHIPPED.replace("say: Other treatments.", "say: Other treatments, 2024-01-01."))
+    assert menu.nodes["other_treatments"].say.endswith("2024-01-01.")
+
+
+def test_an_unquoted_international_number_keeps_its_plus():
+    menu = parse_menus(SHIPPED.replace('scheduling: "(502) 635-6397"', "scheduling: +442071234567"))
+    assert menu.phones["scheduling"] == "+442071234567"
