@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
@@ -56,7 +55,6 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_NAME="ivr_sms",
         SESSION_COOKIE_HTTPONLY=True,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=4),
     )
     if settings.trusted_proxies:
         n = settings.trusted_proxies

@@ -131,6 +131,7 @@ def _only_new(turn: engine.Turn, *known: engine.Turn) -> tuple[str, ...]:
 def _tries_before(menu: Menu, step) -> int:
     """How many times the line asks again before `step(tries)` gives up (dials or hangs up)."""
     tries = 0
+    # Bounded by the largest retry count the file allows, so a change in the engine cannot hang this.
     while tries <= schema.CALL["no_input_retries"].high + 1:
         turn = step(tries)
         if turn.dial or turn.hangup:

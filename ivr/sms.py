@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
 from flask import Blueprint, Response, request, session
 from twilio.twiml.messaging_response import MessagingResponse
@@ -11,15 +12,31 @@ from werkzeug.exceptions import HTTPException
 from . import engine
 from .engine import Reply
 from .line import current_line
+from .menus import Menu
 from .twilio_auth import require_twilio_signature
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 bp.before_request(require_twilio_signature)
 log = logging.getLogger("ivr")
 
-# Twilio keeps cookies for a conversation between two numbers for up to four hours, so the menu a
-# texter was last shown lives in Flask's signed session cookie: no store, any worker can answer.
+# Twilio keeps cookies for a conversation between two numbers for up to four hours of quiet, so the
+# menu a texter was last shown lives in Flask's signed session cookie: no store, any worker answers.
+# Only a menu other than the first is kept; without a cookie, numbers mean the first menu's choices.
 MENU_KEY = "menu"
+
+
+@lru_cache(maxsize=4096)
+def _reply(step, menu: Menu, *args) -> Reply:
+    # The engine is a pure function of the menu and the text: work each answer out once per menu.
+    return step(menu, *args)
+
+
+@lru_cache(maxsize=1024)
+def _document(reply: Reply) -> str:
+    response = MessagingResponse()
+    if reply.text is not None:
+        response.message(reply.text)
+    return response.to_xml()
 
 
 @bp.post("")
@@ -29,25 +46,23 @@ def incoming() -> Response:
         # Twilio's Advanced Opt-Out has already answered this STOP, START or HELP: a second reply
         # would only confuse the family.
         return _answer(Reply(None, None))
-    body = request.form.get("Body", "")
+    menu = current_line().menu
     last_menu = session.get(MENU_KEY)
     if not isinstance(last_menu, str):  # only our own signed cookie gets here, but be strict anyway
         last_menu = None
-    reply = engine.text_in(current_line().menu, body, last_menu)
-    if reply.menu:
-        session.permanent = True
+    reply = _reply(engine.text_in, menu, request.form.get("Body", ""), last_menu)
+    if reply.menu == menu.start:
+        session.pop(MENU_KEY, None)
+    elif reply.menu:
         session[MENU_KEY] = reply.menu
     return _answer(reply)
 
 
 def _answer(reply: Reply) -> Response:
-    response = MessagingResponse()
-    if reply.text is not None:
-        response.message(reply.text)
-    log.info("text %s: %s", request.form.get("MessageSid", "-")[:64],
+    log.info("text %s: %s", request.form.get("MessageSid", "-")[:40],
              f"{reply.encoding.segments} segment(s) {reply.encoding.name}, menu {reply.menu}"
              if reply.encoding else "no reply (opt-out word)")
-    return Response(response.to_xml(), mimetype="text/xml")
+    return Response(_document(reply), mimetype="text/xml")
 
 
 @bp.errorhandler(Exception)
@@ -55,5 +70,5 @@ def failed(error: Exception):
     """Never fail a texter: a short apology with the scheduling number."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("text %s: SMS webhook failed", request.form.get("MessageSid", "-")[:64])
+    log.exception("text %s: SMS webhook failed", request.form.get("MessageSid", "-")[:40])
     return _answer(engine.text_failed(current_line().menu))
