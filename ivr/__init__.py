@@ -11,7 +11,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs
 from .line import Line
-from .menus import load_menus
+from .lint import lint
+from .live_menu import LiveMenu
+from .menus import Menu
 from .settings import StartupError, read_settings
 from .yaml_strict import MenuFileError
 
@@ -35,15 +37,18 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
     """Build the app from the environment (or from `test_config`, a dict of the same variables)."""
     settings = read_settings(os.environ if test_config is None else test_config)
     log = logs.configure(settings.log_level)
+
+    def report_warnings(menu: Menu) -> None:
+        for warning in (*menu.warnings, *lint(menu)):
+            log.warning("%s", warning)
+
     try:
-        menu = load_menus(settings.menus_file)
+        live_menu = LiveMenu(settings.menus_file, settings.reload_seconds, on_load=report_warnings)
     except MenuFileError as exc:
         raise StartupError(
             f"The line cannot start: {len(exc.problems)} problem(s) in {settings.menus_file}:\n"
             f"{exc}"
         ) from None
-    for warning in menu.warnings:
-        log.warning("%s", warning)
     if settings.skip_signature_check:
         log.warning("IVR_SKIP_SIGNATURE_CHECK is on: anyone can post to the webhooks. "
                     "Use this for local development only.")
@@ -59,10 +64,11 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
-    app.extensions["ivr"] = Line(menu, settings, RequestValidator(settings.auth_token or "unused"))
+    app.extensions["ivr"] = Line(live_menu, settings, RequestValidator(settings.auth_token or "unused"))
 
-    from . import sms, voice
+    from . import health, sms, voice
 
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
+    app.register_blueprint(health.bp)
     return app

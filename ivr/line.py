@@ -1,4 +1,4 @@
-"""What every request handler needs from start-up: the loaded menu, the settings and the validator."""
+"""What every request handler needs from start-up: the live menu, the settings and the validator."""
 
 from __future__ import annotations
 
@@ -7,17 +7,23 @@ from dataclasses import dataclass
 from flask import current_app
 from twilio.request_validator import RequestValidator
 
+from .live_menu import LiveMenu
 from .menus import Menu
 from .settings import Settings
 
 
 @dataclass(frozen=True)
 class Line:
-    """The running line's shared, read-only state (kept in app.extensions["ivr"])."""
+    """The running line's shared state (kept in app.extensions["ivr"])."""
 
-    menu: Menu
+    live_menu: LiveMenu
     settings: Settings
     validator: RequestValidator
+
+    @property
+    def menu(self) -> Menu:
+        """The menu to answer the current request with (the last good version of menus.yaml)."""
+        return self.live_menu.menu
 
 
 def current_line() -> Line:

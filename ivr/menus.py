@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from . import gsm, schema
+from . import schema
 from .matching import KeywordMatcher, claimed_twice, normalise
 from .phone import PHONE_IN_TEXT, looks_like_phone_number, to_e164
 from .yaml_strict import Bool, Int, Map, MenuFileError, Null, Problem, Seq, Str, read_yaml
@@ -75,6 +75,14 @@ class Menu:
     nodes: Mapping[str, Node]
     matcher: KeywordMatcher = field(repr=False, compare=False)
     warnings: tuple[Problem, ...] = ()
+    # Where things were written: "nodes.casting", "nodes.casting.say", "phrases.option" -> (line, col).
+    positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def where(self, path: str) -> tuple[int, int]:
+        """The line and column where `path` (such as "nodes.casting.text") was written."""
+        while path not in self.positions and "." in path:
+            path = path.rsplit(".", 1)[0]
+        return self.positions.get(path, (1, 1))
 
     @property
     def operator_number(self) -> str:
@@ -84,25 +92,30 @@ class Menu:
 
 def load_menus(path: str | Path) -> Menu:
     """Read, check and build the menu file at `path`; raise MenuFileError listing every problem."""
-    path = Path(path)
+    return parse_menu_bytes(read_menu_file(path), str(path))
+
+
+def read_menu_file(path: str | Path) -> bytes:
+    """The bytes of the menu file, or MenuFileError saying why it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise MenuFileError([Problem(str(path), 1, 1, "the menu file does not exist",
                                      "check IVR_MENUS_FILE, or restore menus.yaml from git")]) from None
     except OSError as exc:
         raise MenuFileError([Problem(str(path), 1, 1, f"the menu file cannot be read ({exc.strerror})",
                                      "point IVR_MENUS_FILE at the menus.yaml file itself")]) from None
+
+
+def parse_menu_bytes(data: bytes, filename: str) -> Menu:
+    """Check and build a Menu from the bytes of a menu file (which must be UTF-8)."""
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = text_line_of_byte(path.read_bytes(), exc.start)
-        raise MenuFileError([Problem(str(path), line, 1, "the file is not UTF-8 text",
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MenuFileError([Problem(filename, line, 1, "the file is not UTF-8 text",
                                      "save it again as UTF-8 in your editor")]) from None
-    return parse_menus(text, str(path))
-
-
-def text_line_of_byte(data: bytes, offset: int) -> int:
-    """The 1-based line number holding byte `offset`."""
-    return data.count(b"\n", 0, offset) + 1
+    return parse_menus(text, filename)
 
 
 def parse_menus(text: str, filename: str = "menus.yaml") -> Menu:
@@ -144,6 +157,7 @@ class _Builder:
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self.phone_names: tuple[str, ...] = ()
+        self.positions: dict[str, tuple[int, int]] = {}
 
     # -- reporting -------------------------------------------------------------------------------
     def error(self, where, message: str, hint: str, fallback=None) -> None:
@@ -155,8 +169,13 @@ class _Builder:
         self.warnings.append(Problem(self.filename, line, col, message, hint, "warning"))
 
     # -- generic, schema-driven checks -------------------------------------------------------------
-    def section(self, mapping, fields: Mapping[str, schema.Field], name: str, parent) -> dict:
-        """Check `mapping` against `fields`; return the usable values with defaults filled in."""
+    def section(self, mapping, fields: Mapping[str, schema.Field], name: str, parent,
+                path: str | None = None) -> dict:
+        """Check `mapping` against `fields`; return the usable values with defaults filled in.
+
+        Where each value was written is kept under "`path`.key" for later warnings.
+        """
+        path = path or name
         if mapping is None:  # the whole section is missing, which is reported once already
             return {key: f.default for key, f in fields.items()}
         if not isinstance(mapping, Map):
@@ -175,6 +194,7 @@ class _Builder:
                     self.error(where, f"{name} is missing '{key}'", f"add '{key}:' ({spec.help})")
                 values[key] = spec.default
                 continue
+            self.positions[f"{path}.{key}"] = _loc(mapping[key])
             values[key] = self.value(mapping[key], spec, f"{name}.{key}")
         return values
 
@@ -227,13 +247,17 @@ class _Builder:
             self.warn(raw, f"{name} stops before '{raw.comment}': YAML reads ' #' as the start of a "
                            "comment", "put the whole text in double quotes if '#' is part of it")
         text = " ".join(str(raw).split())  # staff wrap long text over lines; callers hear one line
-        allowed = set(spec.placeholders) | set(self.phone_names)
+        allowed = set(spec.placeholders) | (set(self.phone_names) if spec.fills_names else set())
         try:
             fields = [(f, spec_, conv) for _, f, spec_, conv in string.Formatter().parse(text)
                       if f is not None]
         except ValueError:
             self.error(raw, f"{name} has a lone '{{' or '}}'",
                        "braces are only for names such as {scheduling}; remove the stray one")
+            return ""
+        if not spec.fills_names and not spec.placeholders and ("{" in text or "}" in text):
+            self.error(raw, f"{name} cannot hold braces: nothing is filled in here",
+                       "write the words out; names such as {scheduling} work in say and text")
             return ""
         if any(spec_ or conv for _, spec_, conv in fields):
             self.error(raw, f"{name} has a name in braces with ':' or '!' after it",
@@ -317,9 +341,9 @@ class _Builder:
             dial_timeout=call["dial_timeout"], phrases=MappingProxyType(phrases),
             nodes=MappingProxyType(built),
             matcher=KeywordMatcher({kw: n.id for n in built.values() for kw in n.keywords}),
+            positions=MappingProxyType(self.positions),
         )
-        self.check_sms_lengths(menu, doc)
-        return _with_warnings(menu, self.warnings)
+        return replace(menu, warnings=tuple(self.warnings))
 
     def named(self, raw, doc, section: str, example: str):
         """Each (name, value) of a section keyed by simple names; any other name is reported."""
@@ -352,7 +376,8 @@ class _Builder:
     def nodes(self, raw, doc, phones) -> dict:
         nodes = {}
         for node_id, body in self.named(raw, doc, "nodes", "main: (then its type, title and options)"):
-            values = self.section(body, schema.NODE, f"node {node_id}", node_id)
+            self.positions[f"nodes.{node_id}"] = _loc(node_id)
+            values = self.section(body, schema.NODE, f"node {node_id}", node_id, f"nodes.{node_id}")
             values["_where"] = node_id
             kind = values["type"]
             if kind in schema.NODE_TYPE_KEYS and isinstance(body, Map):
@@ -479,31 +504,11 @@ class _Builder:
             built[node_id] = Node(
                 id=node_id, type=v["type"], title=title,
                 label=v["label"] or title,
-                say=v["say"] or "", text=gsm.to_gsm(v["text"] or ""),
+                say=v["say"] or "", text=v["text"] or "",
                 options=v["options"], keywords=tuple(str(k) for k in v["keywords"] or ()),
                 dial=v.get("dial_e164"), parent=v["parent"],
             )
         return built
 
-    def check_sms_lengths(self, menu: Menu, doc) -> None:
-        # Imported here: the engine imports this module for the Menu type.
-        from .engine import sms_replies_for_review
-
-        nodes_raw = doc.get("nodes") or Map()
-        for node_id, reply in sms_replies_for_review(menu):
-            where = nodes_raw.get(node_id, doc.get("phrases")) if node_id else doc.get("phrases")
-            enc = gsm.encoding_of(reply)
-            if enc.name != "GSM-7":
-                chars = ", ".join(f"'{ch}' at {i + 1}" for i, ch in gsm.non_gsm_characters(reply)[:3])
-                self.warn(where, f"the text reply for '{node_id or 'help'}' needs UCS-2 because of "
-                                 f"{chars}, which halves what fits in a message",
-                          "replace those characters with plain ones")
-            if enc.segments > SMS_MAX_SEGMENTS:
-                self.warn(where, f"the text reply for '{node_id or 'help'}' takes {enc.segments} "
-                                 f"messages ({enc.units} characters)",
-                          f"shorten it to fit {SMS_MAX_SEGMENTS} messages "
-                          f"({2 * gsm.MULTI_GSM} plain characters)")
 
 
-def _with_warnings(menu: Menu, warnings: list[Problem]) -> Menu:
-    return replace(menu, warnings=tuple(warnings))

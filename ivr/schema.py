@@ -18,6 +18,7 @@ class Field:
     choices: tuple[str, ...] = ()  # for choice
     placeholders: tuple[str, ...] = ()  # for text: {names} this text may use besides phone names
     needs: tuple[str, ...] = ()  # for text: {names} this text must use
+    fills_names: bool = True  # for text: whether {name}s of phone numbers are filled in
 
 
 LINE = {
@@ -76,9 +77,10 @@ PHRASES = {
 NODE = {
     "type": Field("choice", "menu (choices), summary (information) or transfer (puts the caller "
                             "through to a phone).", choices=("menu", "summary", "transfer")),
-    "title": Field("text", "What the node is called in prompts: 'To hear about TITLE, press 1'."),
+    "title": Field("text", "What the node is called in prompts: 'To hear about TITLE, press 1'.",
+                   fills_names=False),
     "label": Field("text", "Short name, used in the texted menu and in 'To go back to LABEL, press "
-                           "star' (defaults to the title).", required=False),
+                           "star' (defaults to the title).", required=False, fills_names=False),
     "say": Field("text", "What the caller hears: a summary, a menu's opening line, or what is said "
                          "before a transfer.", required=False, placeholders=("name",)),
     "text": Field("text", "What a texter receives: a summary, a menu's heading, or the reply for a "

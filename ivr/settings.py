@@ -42,6 +42,9 @@ SETTINGS = (
             "1 turns off signature checking, for local development only; the app logs a warning "
             "on start. Never set it on a public number."),
     Setting("IVR_LOG_LEVEL", "INFO", "How much the line logs: DEBUG, INFO, WARNING or ERROR."),
+    Setting("IVR_RELOAD_SECONDS", "2",
+            "How often, at most, each worker looks for a changed menu file (a cheap check of its "
+            "date and size on the next request); 0 looks on every request."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -59,6 +62,13 @@ class Settings:
     secret_key: str
     skip_signature_check: bool
     log_level: str
+    reload_seconds: float
+
+
+def menus_file(environ: Mapping[str, str]) -> Path:
+    """The menu file named by IVR_MENUS_FILE, or its default (the `ivr` command needs only this)."""
+    default = next(s.default for s in SETTINGS if s.name == "IVR_MENUS_FILE")
+    return Path(environ.get("IVR_MENUS_FILE", "").strip() or default)
 
 
 def read_settings(environ: Mapping[str, str]) -> Settings:
@@ -86,15 +96,23 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     level = values["IVR_LOG_LEVEL"].upper()
     if level not in _LOG_LEVELS:
         raise StartupError(f"IVR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}.")
+    try:
+        reload_seconds = float(values["IVR_RELOAD_SECONDS"])
+        if not 0 <= reload_seconds <= 3600:
+            raise ValueError
+    except ValueError:
+        raise StartupError("IVR_RELOAD_SECONDS must be a number of seconds from 0 to 3600 "
+                           f"(it is {values['IVR_RELOAD_SECONDS']!r}).") from None
     secret = values["IVR_SECRET_KEY"] or _derived_key(token)
     return Settings(
         auth_token=token,
-        menus_file=Path(values["IVR_MENUS_FILE"]),
+        menus_file=menus_file(environ),
         public_base_url=base,
         trusted_proxies=proxies,
         secret_key=secret,
         skip_signature_check=skip,
         log_level=level,
+        reload_seconds=reload_seconds,
     )
 
 

@@ -367,7 +367,7 @@ def test_the_dot_diagram_is_a_digraph_with_the_same_content():
 
 
 def test_diagram_labels_with_quotes_and_brackets_are_escaped():
-    title = r'"casting \"fast\" [x] (y) {{z}} <w> #1 & a\\b"'  # YAML double-quoted: \" and \\
+    title = r'"casting \"fast\" [x] (y) <w> #1 & a\\b"'  # YAML double-quoted: \" and \\
     menu = menu_with(("    title: casting\n", f"    title: {title}\n"))
     mermaid = render_diagram(menu)
     line = next(row for row in mermaid.splitlines() if row.startswith("    n_casting("))
@@ -376,7 +376,7 @@ def test_diagram_labels_with_quotes_and_brackets_are_escaped():
     assert "#34;fast#34;" in label and "#60;w#62;" in label and "#35;1" in label
     assert "[x] (y)" in label  # safe inside quotes
     dot = render_diagram(menu, "dot")
-    assert '"casting" [label="Casting \\"fast\\" [x] (y) {{z}} <w> #1 & a\\\\b\\ncasting"' in dot
+    assert '"casting" [label="Casting \\"fast\\" [x] (y) <w> #1 & a\\\\b\\ncasting"' in dot
     for row in dot.splitlines()[1:-1]:
         assert DOT_STATEMENT.fullmatch(row), row
 

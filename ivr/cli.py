@@ -1,0 +1,132 @@
+"""The `ivr` command for staff: check, simulate, script, diff, diagram and schema of menus.yaml."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from . import simulate
+from .diagram import render_diagram
+from .diff import describe_changes
+from .json_schema import schema_text
+from .lint import lint
+from .menus import Menu, load_menus
+from .script import render_script
+from .settings import menus_file
+from .walk import walk
+from .yaml_strict import MenuFileError, Problem
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `ivr` command; the exit status is 1 when the menu file has errors."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except MenuFileError as exc:
+        _print_problems(exc.problems, getattr(args, "format", "text"))
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    default = str(menus_file(os.environ))
+    parser = argparse.ArgumentParser(prog="ivr", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(run=run)
+        return sub
+
+    check = command("check", _check, "Check menus.yaml: every error and warning, with file:line:col "
+                                     "and how to fix it. Exit status 1 on errors.")
+    check.add_argument("path", nargs="?", default=default)
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--walk", action="store_true",
+                       help="also walk every menu with every key, a timeout and a wrong key, up to "
+                            "the retry limit and the transfer, through the real engine")
+
+    sim = command("simulate", _simulate, "Try the line as a caller (or, with --sms, as a texter), "
+                                         "typing keys or texts, or from a script of them.")
+    sim.add_argument("path", nargs="?", default=default)
+    sim.add_argument("--sms", action="store_true", help="a text conversation instead of a call")
+    sim.add_argument("--keys", help="comma-separated keys for a scripted call, such as 1,9,*,wait,0,busy "
+                                    "(wait: let the prompt time out; after a transfer: answer, busy, "
+                                    "no-answer or failed)")
+    sim.add_argument("--texts", nargs="+", metavar="TEXT", help="texts for a scripted conversation")
+
+    script = command("script", _script, "Everything the line says and texts, in menu order, for "
+                                        "clinicians to review and sign off.")
+    script.add_argument("path", nargs="?", default=default)
+    script.add_argument("--format", choices=("markdown", "html"), default="markdown")
+
+    diff = command("diff", _diff, "What a change to menus.yaml changes for callers and texters.")
+    diff.add_argument("old")
+    diff.add_argument("new")
+
+    diagram = command("diagram", _diagram, "The menu as a flowchart: Mermaid (GitHub shows it) or "
+                                           "Graphviz DOT.")
+    diagram.add_argument("path", nargs="?", default=default)
+    diagram.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+
+    command("schema", _schema, "The JSON Schema of menus.yaml, for editors (menus.schema.json).")
+    return parser
+
+
+def _check(args) -> int:
+    menu = load_menus(args.path)
+    problems = [*menu.warnings, *lint(menu)]
+    if args.walk:
+        report = walk(menu)
+        problems += report.problems
+        if args.format == "text":
+            print(f"walked {report.states} states in {report.steps} steps", file=sys.stderr)
+    problems.sort(key=lambda p: (p.line, p.col))
+    _print_problems(problems, args.format)
+    return 1 if any(p.severity == "error" for p in problems) else 0
+
+
+def _print_problems(problems: list[Problem], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps([asdict(p) for p in problems], indent=2))
+        return
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    print(f"{errors} error(s), {len(problems) - errors} warning(s)", file=sys.stderr)
+
+
+def _simulate(args) -> int:
+    menu = load_menus(args.path)
+    if args.sms:
+        bodies = args.texts if args.texts is not None else simulate.prompted("text> ")
+        simulate.texts(menu, bodies, print)
+    else:
+        keys = args.keys.split(",") if args.keys is not None else simulate.prompted(
+            "key (0-9 * #; Enter waits; q hangs up; after a transfer: answer/busy/no-answer/failed)> ")
+        simulate.call(menu, keys, print)
+    return 0
+
+
+def _script(args) -> int:
+    print(render_script(load_menus(args.path), args.format), end="")
+    return 0
+
+
+def _diff(args) -> int:
+    old: Menu = load_menus(args.old)
+    print(describe_changes(old, load_menus(args.new)))
+    return 0
+
+
+def _diagram(args) -> int:
+    print(render_diagram(load_menus(args.path), args.format), end="")
+    return 0
+
+
+def _schema(args) -> int:
+    print(schema_text(), end="")
+    return 0

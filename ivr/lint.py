@@ -1,0 +1,123 @@
+"""Warnings about a valid menu: texts that cost too much, prompts too long or hard for a voice to read."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from . import engine, gsm
+from .menus import Menu
+from .yaml_strict import Problem
+
+WORDS_PER_MINUTE = 150  # an unhurried phone voice
+MAX_SPOKEN_SECONDS = 40
+SMS_MAX_SEGMENTS = 2
+
+# Written forms a text-to-speech voice reads wrongly, with what to write instead.
+_ABBREVIATION = re.compile(
+    r"\b(Dr|Mr|Mrs|Ms|St|Jr|Sr|Dept|Appt|approx|apt|hr|hrs|min|mins|wk|wks|yr|yrs|vs|etc|e\.g|i\.e)\.",
+    re.I)
+_SYMBOL = re.compile(r"[&/%#@+=<>~*_|\\\[\]]")
+_LONG_NUMBER = re.compile(r"\d{5,}")
+_SYMBOL_WORDS = {"&": "and", "/": "or", "%": "percent", "+": "and", "@": "at", "#": "number",
+                 "*": "star", "=": "equals"}
+
+
+def lint(menu: Menu) -> list[Problem]:
+    """Every warning for `menu`, besides the ones the loader already found, in file order."""
+    found = list(_sms_warnings(menu)) + list(_spoken_warnings(menu)) + list(_voice_text_warnings(menu))
+    return sorted(found, key=lambda p: (p.line, p.col))
+
+
+def _warning(menu: Menu, path: str, message: str, hint: str) -> Problem:
+    line, col = menu.where(path)
+    return Problem(menu.source, line, col, message, hint, "warning")
+
+
+def _sms_warnings(menu: Menu) -> Iterator[Problem]:
+    # Characters staff typed that are not GSM-7: the line swaps some for plain ones, the rest force
+    # UCS-2 for the whole message.
+    for path, text in _texted_fields(menu):
+        for position, char in gsm.non_gsm_characters(text):
+            swap = gsm.GSM_REPLACEMENTS.get(char)
+            if swap is not None:
+                yield _warning(menu, path, f"'{char}' at character {position + 1} is not a plain text "
+                                           f"character; it is sent as {_quoted(swap)}",
+                               f"type {_quoted(swap)} instead, so what you see is what families get")
+            else:
+                yield _warning(menu, path, f"'{char}' at character {position + 1} forces the whole text "
+                                           "into UCS-2, which fits 70 characters a message instead of 160",
+                               "use a plain character if one will do")
+    for node_id, reply in engine.sms_replies_for_review(menu):
+        encoding = gsm.encoding_of(reply)
+        if encoding.segments > SMS_MAX_SEGMENTS:
+            path = f"nodes.{node_id}.text" if node_id else "phrases"
+            yield _warning(menu, path, f"the text reply for '{node_id or 'the line'}' takes "
+                                       f"{encoding.segments} messages ({encoding.units} characters "
+                                       f"in {encoding.name})",
+                           f"shorten it to fit {SMS_MAX_SEGMENTS} messages ({SMS_MAX_SEGMENTS * 153} "
+                           "plain characters, footer included)")
+
+
+def _quoted(text: str) -> str:
+    return f'"{text}"' if "'" in text else f"'{text}'"
+
+
+def _texted_fields(menu: Menu) -> Iterator[tuple[str, str]]:
+    for node in menu.nodes.values():
+        yield f"nodes.{node.id}.text", node.text
+        yield f"nodes.{node.id}.label", node.label
+    for name, text in menu.phrases.items():
+        if name.startswith("sms_"):
+            yield f"phrases.{name}", text
+
+
+def _spoken_warnings(menu: Menu) -> Iterator[Problem]:
+    start = engine.start_call(menu)
+    first = menu.nodes[menu.start]
+    spoken = [("call.start", "the first menu's choices", start.prompt[1:] if first.say else start.prompt)]
+    for node in menu.nodes.values():
+        spoken.append((f"nodes.{node.id}.say", f"'{node.id}'", (node.say,)))
+        if node.type == "menu":
+            prompt = engine.enter(menu, node.id).prompt
+            spoken.append((f"nodes.{node.id}.options", f"the choices of '{node.id}'",
+                           prompt[1:] if node.say else prompt))
+    for path, what, lines in spoken:
+        seconds = seconds_to_say(" ".join(lines))
+        if seconds > MAX_SPOKEN_SECONDS:
+            yield _warning(menu, path, f"callers hear about {seconds:.0f} seconds of {what} "
+                                       f"(more than {MAX_SPOKEN_SECONDS})",
+                           "shorten it, or move some choices into a menu of their own")
+
+
+def seconds_to_say(text: str) -> float:
+    """About how long a phone voice takes to say `text`."""
+    return len(text.split()) / WORDS_PER_MINUTE * 60
+
+
+def _voice_text_warnings(menu: Menu) -> Iterator[Problem]:
+    for path, text in _spoken_fields(menu):
+        for found in _ABBREVIATION.finditer(text):
+            yield _warning(menu, path, f"a voice may read '{found.group()}' wrongly",
+                           "write the word out in full (Doctor, Street, for example)")
+        for found in _SYMBOL.finditer(text):
+            char = found.group()
+            word = _SYMBOL_WORDS.get(char)
+            yield _warning(menu, path, f"a voice reads '{char}' badly or not at all",
+                           f"write '{word}' instead" if word else "write it as a word")
+        for found in _LONG_NUMBER.finditer(text):
+            yield _warning(menu, path, f"a voice reads {found.group()} as one large number",
+                           "for a phone number use its name, such as {scheduling}; otherwise put "
+                           "spaces between the digits")
+
+
+def _spoken_fields(menu: Menu) -> Iterator[tuple[str, str]]:
+    yield "call.greeting", menu.greeting
+    yield "call.emergency", menu.emergency
+    for node in menu.nodes.values():
+        yield f"nodes.{node.id}.say", node.say
+        yield f"nodes.{node.id}.title", node.title
+        yield f"nodes.{node.id}.label", node.label
+    for name, text in menu.phrases.items():
+        if not name.startswith("sms_"):
+            yield f"phrases.{name}", text

@@ -1,0 +1,96 @@
+"""Terminal renderer: try the line as a caller or a texter, interactively or from a script of inputs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+
+from . import engine
+from .engine import Turn
+from .menus import Menu
+from .phone import for_reading
+
+WAIT_WORDS = {"", "wait", "w", "t", "timeout"}
+DIAL_OUTCOMES = {"a": "completed", "answer": "completed", "completed": "completed",
+                 "b": "busy", "busy": "busy", "n": "no-answer", "no-answer": "no-answer",
+                 "f": "failed", "failed": "failed", "c": "canceled", "canceled": "canceled"}
+KEYS = set("0123456789*#")
+
+
+def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
+    """A phone call: `inputs` are keys ("1", "*"), "wait" for letting the prompt time out, and
+    transfer outcomes ("answer", "busy", "no-answer", "failed") when the line dials."""
+    out("[the call starts]")
+    turn = engine.start_call(menu)
+    inputs = iter(inputs)
+    while True:
+        _show_turn(menu, turn, out)
+        if turn.hangup:
+            out("[the line hangs up]")
+            return
+        if turn.dial:
+            entry = _next(inputs, out, "[the caller is on the line to scheduling]")
+            if entry is None:
+                return
+            outcome = DIAL_OUTCOMES.get(entry.strip().lower())
+            if outcome is None:
+                out(f"  ? '{entry}' is not a transfer outcome: answer, busy, no-answer or failed")
+                outcome = "completed"
+            out(f"SCHEDULING LINE: {outcome}")
+            turn = engine.dial_ended(menu, outcome)
+            continue
+        entry = _next(inputs, out, "[the caller hangs up]")
+        if entry is None:
+            return
+        key = entry.strip()
+        if key.lower() in WAIT_WORDS:
+            out(f"CALLER presses nothing for {menu.key_timeout} seconds")
+            turn = engine.silence(menu, turn.gather.node, turn.gather.tries)
+        else:
+            out(f"CALLER presses {key}")
+            turn = engine.press(menu, turn.gather.node, key, turn.gather.tries)
+
+
+def _next(inputs: Iterator[str], out: Callable[[str], None], at_end: str) -> str | None:
+    entry = next(inputs, None)
+    if entry is None:
+        out(at_end)
+    elif entry.strip().lower() in ("q", "quit"):
+        out("[the caller hangs up]")
+        entry = None
+    return entry
+
+
+def _show_turn(menu: Menu, turn: Turn, out: Callable[[str], None]) -> None:
+    for line in turn.say:
+        out(f"LINE: {line}")
+    if turn.prompt:
+        out(f"LINE (listening for a key): {' '.join(turn.prompt)}")
+    if turn.dial:
+        out(f"[the line dials {for_reading(turn.dial)} and lets it ring {menu.dial_timeout} seconds]")
+
+
+def texts(menu: Menu, bodies: Iterable[str], out: Callable[[str], None]) -> None:
+    """A text conversation: each body is one text from the family; the menu they were last shown
+    is remembered as Twilio's conversation cookie remembers it."""
+    last_menu = None
+    for body in bodies:
+        if body.strip().lower() in ("q", "quit"):
+            return
+        out(f"FAMILY: {body}")
+        reply = engine.text_in(menu, body, last_menu)
+        last_menu = reply.menu
+        if reply.text is None:
+            out("LINE: (no reply: Twilio's opt-out handling answers this word)")
+            continue
+        out(f"LINE ({reply.encoding.segments} message(s), {reply.encoding.name}):")
+        for line in reply.text.splitlines():
+            out(f"  {line}")
+
+
+def prompted(prompt: str, read: Callable[[str], str] = input) -> Iterator[str]:
+    """Inputs typed at the terminal, one per line, until end of input."""
+    while True:
+        try:
+            yield read(prompt)
+        except EOFError:
+            return
