@@ -82,13 +82,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             "Twilio. Set it to the auth token shown in the Twilio Console (Account > API keys & "
             "tokens). For local development only, set IVR_SKIP_SIGNATURE_CHECK=1 instead."
         )
-    try:
-        proxies = int(values["IVR_TRUSTED_PROXIES"])
-        if not 0 <= proxies <= 5:
-            raise ValueError
-    except ValueError:
-        raise StartupError("IVR_TRUSTED_PROXIES must be a whole number from 0 to 5 "
-                           f"(it is {values['IVR_TRUSTED_PROXIES']!r}).") from None
+    proxies = int(_number(values, "IVR_TRUSTED_PROXIES", int, 0, 5))
     base = values["IVR_PUBLIC_BASE_URL"].rstrip("/")
     if base and not base.startswith(("https://", "http://")):
         raise StartupError("IVR_PUBLIC_BASE_URL must be a full address starting with https:// "
@@ -96,13 +90,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     level = values["IVR_LOG_LEVEL"].upper()
     if level not in _LOG_LEVELS:
         raise StartupError(f"IVR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}.")
-    try:
-        reload_seconds = float(values["IVR_RELOAD_SECONDS"])
-        if not 0 <= reload_seconds <= 3600:
-            raise ValueError
-    except ValueError:
-        raise StartupError("IVR_RELOAD_SECONDS must be a number of seconds from 0 to 3600 "
-                           f"(it is {values['IVR_RELOAD_SECONDS']!r}).") from None
+    reload_seconds = _number(values, "IVR_RELOAD_SECONDS", float, 0, 3600)
     secret = values["IVR_SECRET_KEY"] or _derived_key(token)
     return Settings(
         auth_token=token,
@@ -114,6 +102,18 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         log_level=level,
         reload_seconds=reload_seconds,
     )
+
+
+def _number(values: Mapping[str, str], name: str, kind: type, low: float, high: float) -> float:
+    """The setting `name` as a number from `low` to `high`, or a StartupError naming it."""
+    try:
+        number = kind(values[name])
+        if low <= number <= high:
+            return number
+    except ValueError:
+        pass
+    raise StartupError(f"{name} must be a {'whole ' if kind is int else ''}number from {low} to "
+                       f"{high} (it is {values[name]!r}).")
 
 
 def _derived_key(token: str) -> str:

@@ -149,3 +149,10 @@ def test_every_setting_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
     for setting in SETTINGS:
         assert f"`{setting.name}`" in readme, f"{setting.name} is missing from README.md"
+
+
+@pytest.mark.parametrize("name,value", [("IVR_TRUSTED_PROXIES", "9"), ("IVR_RELOAD_SECONDS", "-1"),
+                                        ("IVR_RELOAD_SECONDS", "soon")])
+def test_a_number_setting_out_of_range_stops_the_start(name, value):
+    with pytest.raises(StartupError, match=f"{name} must be a"):
+        create_app(environment(**{name: value}))
