@@ -53,9 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                                          "typing keys or texts, or from a script of them.")
     sim.add_argument("path", nargs="?", default=default)
     sim.add_argument("--sms", action="store_true", help="a text conversation instead of a call")
-    sim.add_argument("--keys", help="comma-separated keys for a scripted call, such as 1,9,*,wait,0,busy "
-                                    "(wait: let the prompt time out; after a transfer: answer, busy, "
-                                    "no-answer or failed)")
+    sim.add_argument("--keys", help="comma-separated keys or spoken words for a scripted call, such as "
+                                    "1,9,*,wait,pump,0,busy (wait: let the prompt time out; after a "
+                                    "transfer: answer, busy, no-answer or failed)")
     sim.add_argument("--texts", nargs="+", metavar="TEXT", help="texts for a scripted conversation")
 
     script = command("script", _script, "Everything the line says and texts, in menu order, for "
@@ -106,7 +106,8 @@ def _simulate(args) -> int:
         simulate.texts(menu, bodies, print)
     else:
         keys = args.keys.split(",") if args.keys is not None else simulate.prompted(
-            "key (0-9 * #; Enter waits; q hangs up; after a transfer: answer/busy/no-answer/failed)> ")
+            "key or words (0-9 * #; Enter waits; q hangs up; after a transfer: answer/busy/no-answer/"
+            "failed)> ")
         simulate.call(menu, keys, print)
     return 0
 

@@ -16,6 +16,8 @@ from .phone import for_reading, for_speaking
 # The engine's own node for "scheduling did not answer"; menus.yaml ids cannot start with "_".
 UNAVAILABLE = "_unavailable"
 UNAVAILABLE_REPEAT_KEY = "1"
+# Below this, Twilio's speech recogniser is guessing: ask again rather than act on a guess.
+SPEECH_CONFIDENCE = 0.5
 # Dial outcomes after which the caller has finished (or hung up) and nothing more is said.
 DIAL_FINISHED = frozenset({"completed", "canceled"})
 
@@ -115,6 +117,34 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
     return _retry(menu, node, tries, menu.phrases["invalid_key"])
 
 
+def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries: int = 0) -> Turn:
+    """The caller said `speech` (Twilio's SpeechResult, with its Confidence if given) at `node_id`.
+
+    Words are matched with the same keywords as texts; a name of any node takes the caller there.
+    """
+    words = normalise(speech)
+    sure = confidence is None or confidence >= SPEECH_CONFIDENCE
+    node = menu.nodes.get(node_id)
+    if node_id == UNAVAILABLE or node is None:
+        target = menu.matcher.match(speech) if sure else None
+        if target == menu.operator:
+            return transfer(menu)
+        if node is None:
+            return enter(menu, menu.start)
+        return _unavailable_retry(menu, tries, "not_understood")
+    if sure and words:
+        if words in schema.MENU_WORDS:
+            return enter(menu, menu.start)
+        if words in schema.BACK_WORDS:
+            return enter(menu, node.parent or menu.start)
+        if words in schema.REPEAT_WORDS:
+            return enter(menu, node.id)
+        target = menu.matcher.match(speech)
+        if target is not None:
+            return enter(menu, target)
+    return _retry(menu, node, tries, menu.phrases["not_understood"])
+
+
 def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
     """The caller pressed nothing before the timeout at `node_id`."""
     if node_id == UNAVAILABLE:
@@ -175,6 +205,13 @@ def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
     if digits == schema.BACK_KEY:
         return enter(menu, menu.start)
     return _unavailable_retry(menu, tries, "invalid_key" if digits else "no_input")
+
+
+def speech_hints(menu: Menu) -> tuple[str, ...]:
+    """The words a caller may say anywhere, to help Twilio's recogniser (Gather hints)."""
+    words = [kw for node in menu.nodes.values() for kw in node.keywords]
+    return tuple(dict.fromkeys(words + list(schema.MENU_WORDS[:1] + schema.BACK_WORDS[:1]
+                                            + schema.REPEAT_WORDS[:1])))
 
 
 def _unavailable_retry(menu: Menu, tries: int, apology: str) -> Turn:

@@ -57,6 +57,7 @@ PHRASES = {
     "repeat_key": Field("text", "Said after a summary: how to hear it again."),
     "no_input": Field("text", "Said when the caller pressed nothing."),
     "invalid_key": Field("text", "Said when the key pressed means nothing in this menu."),
+    "not_understood": Field("text", "Said when what the caller said matched no choice, or was unclear."),
     "unavailable": Field("text", "Said when the operator's line is busy, does not answer or fails.",
                          placeholders=("number",), needs=("number",)),
     "unavailable_keys": Field("text", "Choices offered after the unavailable message."),
@@ -118,5 +119,6 @@ OPT_IN_WORDS = ("start", "yes", "unstop")
 HELP_WORDS = ("help", "info")
 MENU_WORDS = ("menu", "hi", "hello", "hey", "hola", "options", "main menu")
 BACK_WORDS = ("back", "go back")
-LINE_WORDS = MENU_WORDS + BACK_WORDS  # words the line answers itself, in every menu
+REPEAT_WORDS = ("repeat", "again", "say again", "repeat that")
+LINE_WORDS = MENU_WORDS + BACK_WORDS + REPEAT_WORDS  # words the line answers itself, everywhere
 CARRIER_WORDS = OPT_OUT_WORDS + OPT_IN_WORDS + HELP_WORDS

@@ -17,8 +17,9 @@ KEYS = set("0123456789*#")
 
 
 def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
-    """A phone call: `inputs` are keys ("1", "*"), "wait" for letting the prompt time out, and
-    transfer outcomes ("answer", "busy", "no-answer", "failed") when the line dials."""
+    """A phone call: `inputs` are keys ("1", "*"), words the caller says ("pump"), "wait" for
+    letting the prompt time out, and transfer outcomes ("answer", "busy", "no-answer", "failed")
+    when the line dials."""
     out("[the call starts]")
     turn = engine.start_call(menu)
     inputs = iter(inputs)
@@ -45,9 +46,12 @@ def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
         if key.lower() in WAIT_WORDS:
             out(f"CALLER presses nothing for {menu.key_timeout} seconds")
             turn = engine.silence(menu, turn.gather.node, turn.gather.tries)
-        else:
+        elif set(key) <= KEYS:
             out(f"CALLER presses {key}")
             turn = engine.press(menu, turn.gather.node, key, turn.gather.tries)
+        else:
+            out(f"CALLER says \"{key}\"")
+            turn = engine.heard(menu, turn.gather.node, key, None, turn.gather.tries)
 
 
 def _next(inputs: Iterator[str], out: Callable[[str], None], at_end: str) -> str | None:
@@ -64,7 +68,7 @@ def _show_turn(menu: Menu, turn: Turn, out: Callable[[str], None]) -> None:
     for line in turn.say:
         out(f"LINE: {line}")
     if turn.prompt:
-        out(f"LINE (listening for a key): {' '.join(turn.prompt)}")
+        out(f"LINE (listening for a key or a word): {' '.join(turn.prompt)}")
     if turn.dial:
         out(f"[the line dials {for_reading(turn.dial)} and lets it ring {menu.dial_timeout} seconds]")
 

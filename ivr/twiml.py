@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from .engine import Gather, Turn
+from .engine import Gather, Turn, speech_hints
 from .menus import Menu
 
 
@@ -18,7 +18,10 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
         response.say(line, **voice)
     if turn.gather is not None:
         with response.gather(
-            input="dtmf",
+            input="dtmf speech",
+            hints=", ".join(speech_hints(menu)),
+            language=menu.language,
+            speech_timeout="auto",
             num_digits=1,
             timeout=menu.key_timeout,
             finish_on_key="",  # so '#' arrives as a key ("not an option") rather than as silence

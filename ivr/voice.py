@@ -75,10 +75,18 @@ def incoming() -> Response:
 
 @bp.post("/<node>")
 def keys(node: str) -> Response:
-    """The caller pressed a key (Gather action)."""
+    """The caller pressed a key or said something (Gather action)."""
     menu = current_line().menu
-    turn = _turn(engine.press, menu, node, request.form.get("Digits", "").strip(), _tries())
-    _log_step(turn, "key at %s", _known(menu, node))
+    digits = request.form.get("Digits", "").strip()
+    speech = request.form.get("SpeechResult", "").strip()[:200]
+    if speech and not digits:
+        # What was said is never logged: it may be a child's name or a medical detail.
+        confidence = request.form.get("Confidence", type=float)
+        turn = _turn(engine.heard, menu, node, speech, confidence, _tries())
+        _log_step(turn, "speech at %s", _known(menu, node))
+    else:
+        turn = _turn(engine.press, menu, node, digits, _tries())
+        _log_step(turn, "key at %s", _known(menu, node))
     return _answer(turn)
 
 

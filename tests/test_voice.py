@@ -302,3 +302,78 @@ def test_with_a_public_base_address_the_actions_are_absolute():
     call.doc = twiml(signed_post(call.client, "/voice", call.params, base=base))
     assert call.gather.get("action") == base + "/voice/main?tries=0"
     assert call.doc.find("Redirect").text == base + "/voice/main/silence?tries=0"
+
+
+def test_every_menu_listens_for_speech_too_with_the_keywords_as_hints(call):
+    call.start()
+    gather = call.gather
+    assert gather.get("input") == "dtmf speech"
+    assert gather.get("language") == "en-US" and gather.get("speechTimeout") == "auto"
+    hints = gather.get("hints").split(", ")
+    assert {"baclofen", "pump", "itb", "rhizotomy", "botox", "valium", "appointment"} <= set(hints)
+
+
+@pytest.mark.parametrize("said,node", [("pump", "baclofen_pump"), ("Botox.", "injections"),
+                                       ("I'd like to hear about casting", "casting"),
+                                       ("dorsal rhizotomy", "rhizotomy")])
+def test_saying_a_keyword_goes_to_that_summary_from_any_menu(call, said, node):
+    call.start()
+    call.press("4")
+    call._post(call.gather.get("action"), SpeechResult=said, Confidence="0.92")
+    assert MENU.nodes[node].say in call.heard
+
+
+def test_saying_a_person_word_transfers(call):
+    call.start()
+    call._post(call.gather.get("action"), SpeechResult="appointment", Confidence="0.8")
+    assert_transfer(call)
+
+
+@pytest.mark.parametrize("said,confidence", [("pizza", "0.95"), ("pump", "0.2"), ("", "0.9"),
+                                             ("pump", "not a number")])
+def test_speech_that_does_not_match_or_is_unclear_asks_again_with_the_keys(call, said, confidence):
+    call.start()
+    call._post(call.gather.get("action"), SpeechResult=said, Confidence=confidence)
+    if confidence == "not a number":  # a confidence Twilio did not send is no reason to refuse
+        assert MENU.nodes["baclofen_pump"].say in call.heard
+        return
+    if not said:  # an empty result is no input
+        assert call.heard.startswith("Sorry, I did not hear a choice.")
+        return
+    assert call.heard.startswith("Sorry, I did not understand that.")
+    assert "To hear about oral baclofen, press 1." in call.heard
+    assert call.gather.get("action") == "/voice/main?tries=1"
+
+
+@pytest.mark.parametrize("said,where", [("main menu", "main"), ("back", "other_treatments"),
+                                        ("repeat", "casting")])
+def test_line_words_work_by_voice(call, said, where):
+    call.start()
+    call.press("4")
+    call.press("2")
+    call._post(call.gather.get("action"), SpeechResult=said, Confidence="0.9")
+    assert_listening(call, where)
+
+
+@pytest.fixture
+def log_stream():
+    import io
+    import logging
+
+    handler = next(h for h in logging.getLogger("ivr").handlers if isinstance(h, logging.StreamHandler))
+    stream = io.StringIO()
+    old = handler.setStream(stream)
+    handler.setLevel(logging.DEBUG)
+    logging.getLogger("ivr").setLevel(logging.DEBUG)
+    yield stream
+    logging.getLogger("ivr").setLevel(logging.INFO)
+    handler.setStream(old)
+
+
+def test_speech_is_logged_without_the_words(call, log_stream):
+    call.start()
+    call._post(call.gather.get("action"), SpeechResult="my daughter Emma needs the pump",
+               Confidence="0.9")
+    logged = log_stream.getvalue()
+    assert "speech at main -> baclofen_pump" in logged
+    assert "Emma" not in logged and "daughter" not in logged
