@@ -102,7 +102,8 @@ def _print_problems(problems: list[Problem], fmt: str) -> None:
 def _simulate(args) -> int:
     menu = load_menus(args.path)
     if args.sms:
-        bodies = args.texts if args.texts is not None else simulate.prompted("text> ")
+        # Typing "q" ends a typed conversation; QUIT is an opt-out word, so it is not the way out.
+        bodies = args.texts if args.texts is not None else simulate.prompted("text (q ends)> ", stop="q")
         simulate.texts(menu, bodies, print)
     else:
         keys = args.keys.split(",") if args.keys is not None else simulate.prompted(

@@ -20,6 +20,8 @@ UNAVAILABLE_REPEAT_KEY = "1"
 SPEECH_CONFIDENCE = 0.5
 # Dial outcomes after which the caller has finished (or hung up) and nothing more is said.
 DIAL_FINISHED = frozenset({"completed", "canceled"})
+# Every DialCallStatus Twilio sends.
+DIAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 
 
 @dataclass(frozen=True)
@@ -297,11 +299,12 @@ def _reply(text: str, menu_id: str | None) -> Reply:
 
 
 def sms_replies_for_review(menu: Menu) -> Iterator[tuple[str, str]]:
-    """Every text the line can send, with the node it belongs to ("" for the line's own replies)."""
+    """Every text the line can send, with where it comes from ("nodes.casting", "phrases.sms_help");
+    for a menu, the longer of its two forms (with and without "not understood")."""
     for node_id, node in menu.nodes.items():
         reply = node_reply(menu, node_id, None).text or ""
-        yield node_id, reply
         if node.type == "menu":
-            yield node_id, _menu_text(menu, node_id, not_understood=True)
-    yield "", written(menu, menu.phrases["sms_help"])
-    yield "", written(menu, menu.phrases["sms_error"])
+            reply = _menu_text(menu, node_id, not_understood=True)
+        yield f"nodes.{node_id}", _reply(reply, None).text
+    for phrase in ("sms_help", "sms_error"):
+        yield f"phrases.{phrase}", _reply(written(menu, menu.phrases[phrase]), None).text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from . import schema
 from .menus import NODE_ID, OPTION_KEY
@@ -153,8 +152,3 @@ def menu_json_schema() -> dict:
 def schema_text() -> str:
     """The canonical text of menus.schema.json: the schema as indented JSON ending in a newline."""
     return json.dumps(menu_json_schema(), indent=2) + "\n"
-
-
-def write_schema(path: str | Path) -> None:
-    """Write schema_text() to `path` as UTF-8 with Unix line endings."""
-    Path(path).write_bytes(schema_text().encode("utf-8"))

@@ -19,6 +19,7 @@ _ABBREVIATION = re.compile(
     re.I)
 _SYMBOL = re.compile(r"[&/%#@+=<>~*_|\\\[\]]")
 _LONG_NUMBER = re.compile(r"\d{5,}")
+_NAME = re.compile(r"\{[a-z0-9_]*\}")
 _SYMBOL_WORDS = {"&": "and", "/": "or", "%": "percent", "+": "and", "@": "at", "#": "number",
                  "*": "star", "=": "equals"}
 
@@ -40,23 +41,30 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
     for path, text in _texted_fields(menu):
         for position, char in gsm.non_gsm_characters(text):
             swap = gsm.GSM_REPLACEMENTS.get(char)
+            where = f"'{char}' in '{_around(text, position)}'"
             if swap is not None:
-                yield _warning(menu, path, f"'{char}' at character {position + 1} is not a plain text "
-                                           f"character; it is sent as {_quoted(swap)}",
+                yield _warning(menu, path, f"{where} is not a plain text character; it is sent as "
+                                           f"{_quoted(swap)}",
                                f"type {_quoted(swap)} instead, so what you see is what families get")
             else:
-                yield _warning(menu, path, f"'{char}' at character {position + 1} forces the whole text "
-                                           "into UCS-2, which fits 70 characters a message instead of 160",
+                yield _warning(menu, path, f"{where} forces the whole text into UCS-2, which fits 70 "
+                                           "characters a message instead of 160",
                                "use a plain character if one will do")
-    for node_id, reply in engine.sms_replies_for_review(menu):
+    for source, reply in engine.sms_replies_for_review(menu):
         encoding = gsm.encoding_of(reply)
         if encoding.segments > SMS_MAX_SEGMENTS:
-            path = f"nodes.{node_id}.text" if node_id else "phrases"
-            yield _warning(menu, path, f"the text reply for '{node_id or 'the line'}' takes "
+            path = f"{source}.text" if source.startswith("nodes.") else source
+            yield _warning(menu, path, f"the text reply for {source.split('.')[1]} takes "
                                        f"{encoding.segments} messages ({encoding.units} characters "
                                        f"in {encoding.name})",
                            f"shorten it to fit {SMS_MAX_SEGMENTS} messages ({SMS_MAX_SEGMENTS * 153} "
                            "plain characters, footer included)")
+
+
+def _around(text: str, position: int) -> str:
+    """The words around `position`, so staff can find the character in their file."""
+    start, end = max(0, position - 15), min(len(text), position + 15)
+    return ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
 
 
 def _quoted(text: str) -> str:
@@ -96,7 +104,8 @@ def seconds_to_say(text: str) -> float:
 
 
 def _voice_text_warnings(menu: Menu) -> Iterator[Problem]:
-    for path, text in _spoken_fields(menu):
+    for path, raw in _spoken_fields(menu):
+        text = _NAME.sub("", raw)  # {after_hours} is a name the line fills in, not text to read
         for found in _ABBREVIATION.finditer(text):
             yield _warning(menu, path, f"a voice may read '{found.group()}' wrongly",
                            "write the word out in full (Doctor, Street, for example)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -23,64 +25,98 @@ class MenuStatus:
 
     sha256: str
     loaded_at: str  # ISO 8601, UTC
-    last_error: str | None  # the last failed reload's problems, or None
+    last_error: str | None  # the problems of the file on disk when it is not the one served
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    # Swapped as one object, so a request never sees one version's menu with another's hash.
+    menu: Menu
+    sha256: str
+    loaded_at: str
 
 
 class LiveMenu:
     """Serves the last good Menu loaded from `path`, looking for a change at most every `interval`
-    seconds when asked (a stat call), so each worker process notices an edit on its next request."""
+    seconds when asked (a stat call), so each worker process notices an edit on its next request.
+
+    Every good version is also kept in a file of its own (`last_good`): a worker started later (such
+    as one gunicorn recycles, forked from a master that loaded the file at start-up) finds the
+    newest good version there while the file staff are editing is broken.
+    """
 
     def __init__(self, path: Path, interval: float = 2.0, clock: Callable[[], float] = time.monotonic,
-                 on_load: Callable[[Menu], None] | None = None):
+                 on_load: Callable[[Menu], None] | None = None, last_good: Path | None = None):
         self.path = Path(path)
         self.interval = interval
+        self.last_good = last_good or _last_good_path(self.path)
         self._clock = clock
         self._on_load = on_load or (lambda menu: None)
         self._lock = threading.Lock()
         self._signature = self._stat()
-        data = read_menu_file(self.path)
         # The first load must succeed: MenuFileError propagates and the line does not start.
-        self._menu = parse_menu_bytes(data, str(self.path))
-        self._sha256 = hashlib.sha256(data).hexdigest()
-        self._loaded_at = _now()
+        self._loaded = self._load(read_menu_file(self.path), str(self.path))
         self._last_error: str | None = None
         self._checked = clock()
-        self._on_load(self._menu)
 
     @property
     def menu(self) -> Menu:
-        """The menu to answer this request with."""
+        """The menu to answer this request with (read it once per request)."""
         if self._clock() - self._checked >= self.interval and self._lock.acquire(blocking=False):
             try:
                 self._checked = self._clock()
                 self._reload_if_changed()
             finally:
                 self._lock.release()
-        return self._menu
+        return self._loaded.menu
 
     def status(self) -> MenuStatus:
-        """The served menu's content hash, when it was loaded, and the last reload error."""
-        return MenuStatus(self._sha256, self._loaded_at, self._last_error)
+        """The served menu's content hash, when it was loaded, and why the file on disk is not served."""
+        loaded = self._loaded
+        return MenuStatus(loaded.sha256, loaded.loaded_at, self._last_error)
 
     def _reload_if_changed(self) -> None:
+        signature = self._stat()
+        if signature == self._signature:
+            return
+        self._signature = signature
         try:
-            signature = self._stat()
-            if signature == self._signature:
-                return
-            self._signature = signature
             data = read_menu_file(self.path)
-            sha256 = hashlib.sha256(data).hexdigest()
-            if sha256 == self._sha256:
-                return  # touched or rewritten with the same content
-            menu = parse_menu_bytes(data, str(self.path))
+            if _sha256(data) != self._loaded.sha256:
+                self._loaded = self._load(data, str(self.path))
+            self._last_error = None  # a good file, or the served content put back
         except MenuFileError as exc:
             self._last_error = str(exc)
             log.error("menus.yaml changed but has %d problem(s); still serving the version loaded at "
-                      "%s:\n%s", len(exc.problems), self._loaded_at, self._last_error)
-            return
-        self._menu, self._sha256, self._loaded_at, self._last_error = menu, sha256, _now(), None
-        log.info("menus.yaml reloaded (sha256 %s)", sha256[:12])
-        self._on_load(menu)
+                      "%s:\n%s", len(exc.problems), self._loaded.loaded_at, self._last_error)
+            self._catch_up_with_last_good()
+
+    def _catch_up_with_last_good(self) -> None:
+        # Another worker may have served a newer good version than this one started with.
+        try:
+            data = self.last_good.read_bytes()
+            if _sha256(data) != self._loaded.sha256:
+                self._loaded = self._load(data, str(self.path), keep=False)
+        except (OSError, MenuFileError):
+            pass  # nothing newer to be had: keep what this worker has
+
+    def _load(self, data: bytes, source: str, keep: bool = True) -> _Loaded:
+        loaded = _Loaded(parse_menu_bytes(data, source), _sha256(data), _now())
+        if keep:
+            self._keep(data)
+        log.info("serving %s (sha256 %s)", self.path.name, loaded.sha256[:12])
+        self._on_load(loaded.menu)
+        return loaded
+
+    def _keep(self, data: bytes) -> None:
+        try:
+            # Written whole and renamed into place, so no worker reads half a file.
+            handle, temporary = tempfile.mkstemp(dir=self.last_good.parent, prefix=".ivr-")
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, self.last_good)
+        except OSError as exc:
+            log.warning("could not keep a copy of the good menu in %s: %s", self.last_good, exc)
 
     def _stat(self) -> tuple[int, int]:
         try:
@@ -88,6 +124,16 @@ class LiveMenu:
         except OSError:
             return (0, 0)
         return (info.st_mtime_ns, info.st_size)
+
+
+def _last_good_path(path: Path) -> Path:
+    # One copy per menu file per machine, outside the folder staff edit.
+    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"ivr-last-good-{name}.yaml"
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _now() -> str:

@@ -19,7 +19,6 @@ NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 OPTION_KEY = re.compile(r"[1-8]\Z")
 EMERGENCY_NUMBER = re.compile(r"\b9[\s,.-]*1[\s,.-]*1\b|nine[\s,-]+one[\s,-]+one", re.I)
-SMS_MAX_SEGMENTS = 2
 MAX_CHOICES = 4  # besides 0, star and 9
 
 
@@ -110,7 +109,7 @@ def read_menu_file(path: str | Path) -> bytes:
 def parse_menu_bytes(data: bytes, filename: str) -> Menu:
     """Check and build a Menu from the bytes of a menu file (which must be UTF-8)."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark some editors write is not content
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise MenuFileError([Problem(filename, line, 1, "the file is not UTF-8 text",
@@ -413,10 +412,19 @@ class _Builder:
                 continue
             if node_id not in nodes:
                 self.error(where, f"call.{key} names '{node_id}', which is not a node",
-                           f"{_closest(node_id, nodes)}use the id of a {kind} node under 'nodes:'")
+                           self.nearest_node(node_id, nodes))
             elif nodes[node_id]["type"] not in (kind, None):
                 self.error(where, f"call.{key} must be a {kind} node, but '{node_id}' is a "
                                   f"{nodes[node_id]['type']}", f"point it at a {kind} node")
+
+    def nearest_node(self, name, nodes) -> str:
+        """A hint for a name that is not a node: the node it most likely means, and where it is."""
+        match = difflib.get_close_matches(str(name), nodes, n=1, cutoff=0.6)
+        if not match:
+            return "use the id of a node under 'nodes:'"
+        line = self.positions.get(f"nodes.{match[0]}", (0, 0))[0]
+        return (f"the closest node is '{match[0]}' (line {line}); if that is the one, make the two "
+                "spellings the same")
 
     def check_graph(self, nodes, call) -> None:
         misspelt: set[str] = set()
@@ -451,8 +459,7 @@ class _Builder:
                 if not isinstance(target, Str) or target not in nodes:
                     self.error(target, f"option {key_text} of '{node_id}' leads to {_shown(target)}, "
                                        "which is not a node",
-                               f"{_closest(target, nodes)}use the id of a node under 'nodes:'",
-                               fallback=key)
+                               self.nearest_node(target, nodes), fallback=key)
                     # The node it was meant to be is then unreachable: that is the same mistake.
                     misspelt.update(difflib.get_close_matches(str(target), nodes, n=1, cutoff=0.6))
                     continue

@@ -10,9 +10,10 @@ from .menus import Menu
 from .phone import for_reading
 
 WAIT_WORDS = {"", "wait", "w", "t", "timeout"}
-DIAL_OUTCOMES = {"a": "completed", "answer": "completed", "completed": "completed",
-                 "b": "busy", "busy": "busy", "n": "no-answer", "no-answer": "no-answer",
-                 "f": "failed", "failed": "failed", "c": "canceled", "canceled": "canceled"}
+# Short words for Twilio's DialCallStatus values, for typing at the terminal.
+DIAL_OUTCOMES = {**{status: status for status in engine.DIAL_STATUSES},
+                 "a": "completed", "answer": "completed", "answered": "completed", "b": "busy",
+                 "n": "no-answer", "f": "failed", "c": "canceled"}
 KEYS = set("0123456789*#")
 
 
@@ -78,8 +79,6 @@ def texts(menu: Menu, bodies: Iterable[str], out: Callable[[str], None]) -> None
     is remembered as Twilio's conversation cookie remembers it."""
     last_menu = None
     for body in bodies:
-        if body.strip().lower() in ("q", "quit"):
-            return
         out(f"FAMILY: {body}")
         reply = engine.text_in(menu, body, last_menu)
         last_menu = reply.menu
@@ -91,10 +90,13 @@ def texts(menu: Menu, bodies: Iterable[str], out: Callable[[str], None]) -> None
             out(f"  {line}")
 
 
-def prompted(prompt: str, read: Callable[[str], str] = input) -> Iterator[str]:
-    """Inputs typed at the terminal, one per line, until end of input."""
+def prompted(prompt: str, read: Callable[[str], str] = input, stop: str = "") -> Iterator[str]:
+    """Inputs typed at the terminal, one per line, until end of input or the word `stop`."""
     while True:
         try:
-            yield read(prompt)
+            entry = read(prompt)
         except EOFError:
             return
+        if stop and entry.strip().lower() == stop:
+            return
+        yield entry

@@ -36,12 +36,12 @@ def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None) -> str
     return render(turn, menu, Urls(prefix, url_for, request.script_root), caller_id)
 
 
-def _answer(turn: Turn) -> Response:
-    line = current_line()
-    prefix = line.settings.public_base_url or request.script_root
+def _answer(turn: Turn, menu: Menu) -> Response:
+    # `menu` is the one the turn was worked out with: a reload in between must not mix two versions.
+    prefix = current_line().settings.public_base_url or request.script_root
     # Only a transfer depends on who is calling; every other document is the same for every caller.
     caller_id = _caller_id() if turn.dial else None
-    return Response(_document(turn, line.menu, prefix, caller_id), mimetype="text/xml")
+    return Response(_document(turn, menu, prefix, caller_id), mimetype="text/xml")
 
 
 def _caller_id() -> str | None:
@@ -70,7 +70,8 @@ def _known(menu: Menu, node: str) -> str:
 def incoming() -> Response:
     """A call comes in: greeting, emergency notice, main menu."""
     log.info("call %s started", _sid())
-    return _answer(_turn(engine.start_call, current_line().menu))
+    menu = current_line().menu
+    return _answer(_turn(engine.start_call, menu), menu)
 
 
 @bp.post("/<node>")
@@ -87,7 +88,7 @@ def keys(node: str) -> Response:
     else:
         turn = _turn(engine.press, menu, node, digits, _tries())
         _log_step(turn, "key at %s", _known(menu, node))
-    return _answer(turn)
+    return _answer(turn, menu)
 
 
 @bp.post("/<node>/silence")
@@ -96,7 +97,7 @@ def silence(node: str) -> Response:
     menu = current_line().menu
     turn = _turn(engine.silence, menu, node, _tries())
     _log_step(turn, "no input at %s", _known(menu, node))
-    return _answer(turn)
+    return _answer(turn, menu)
 
 
 @bp.post("/dial-ended")
@@ -104,7 +105,8 @@ def dial_ended() -> Response:
     """The transfer to scheduling ended (Dial action), with DialCallStatus."""
     status = request.form.get("DialCallStatus", "")[:20]
     log.info("call %s transfer ended: %s", _sid(), status if status.isascii() else "(unreadable)")
-    return _answer(_turn(engine.dial_ended, current_line().menu, status))
+    menu = current_line().menu
+    return _answer(_turn(engine.dial_ended, menu, status), menu)
 
 
 def _log_step(turn: Turn, what: str, node: str) -> None:
@@ -121,11 +123,12 @@ def failed(error: Exception):
     if isinstance(error, HTTPException):
         return error
     log.exception("call %s: voice webhook failed at %s", _sid(), request.path[:80])
+    menu = current_line().menu
     try:
-        return _answer(engine.failed(current_line().menu))
+        return _answer(engine.failed(menu), menu)
     except Exception:  # the menu itself is unusable: a fixed apology and the number
         log.exception("call %s: could not build the apology", _sid())
         response = VoiceResponse()
         response.say("Sorry, something went wrong. Please hold while I connect you.")
-        response.dial().number(current_line().menu.operator_number)
+        response.dial().number(menu.operator_number)
         return Response(response.to_xml(), mimetype="text/xml")

@@ -12,7 +12,7 @@ from .yaml_strict import Problem
 
 # Every key on a keypad, a key sequence that means nothing, and silence (None).
 INPUTS = tuple("0123456789*#") + ("12", None)
-DIAL_OUTCOMES = ("completed", "busy", "no-answer", "failed", "canceled")
+START = "_start"  # the state before the first menu; menus.yaml ids cannot start with "_"
 
 
 @dataclass
@@ -30,7 +30,7 @@ def walk(menu: Menu) -> WalkReport:
     report = WalkReport()
     # A state is where the call is listening: (node, tries). Edges lead to states or to an end.
     edges: dict[Gather, set[Gather | str]] = {}
-    start = Gather("start")
+    start = Gather(START)
     queue = deque([(start, lambda: engine.start_call(menu))])
     seen: set[Gather] = set()
     reaches_operator: set[Gather] = set()
@@ -67,7 +67,7 @@ def _next_states(menu: Menu, turn: Turn) -> list[Gather | str]:
         return [turn.gather]
     if turn.dial:
         targets: list[Gather | str] = []
-        for outcome in DIAL_OUTCOMES:
+        for outcome in engine.DIAL_STATUSES:
             after = engine.dial_ended(menu, outcome)
             targets += [after.gather] if after.gather else ["end"]
         return targets
@@ -97,8 +97,8 @@ def _report_traps(menu: Menu, edges, reaches_operator: set[Gather], report: Walk
 
 
 def _problem(menu: Menu, state: Gather, message: str) -> Problem:
-    path = "call.start" if state.node == "start" else f"nodes.{state.node}"
+    path = "call.start" if state.node == START else f"nodes.{state.node}"
     line, col = menu.where(path)
-    where = "at the start of the call" if state.node == "start" else f"at '{state.node}'"
+    where = "at the start of the call" if state.node == START else f"at '{state.node}'"
     return Problem(menu.source, line, col, f"{message} ({where}, after {state.tries} failed tries)",
                    "check this node's options and the retry setting with 'ivr simulate'")

@@ -90,7 +90,16 @@ _INT = re.compile(r"-?(0|[1-9][0-9]{0,17})\Z")
 _NULLS = {"", "~", "null"}
 # Characters no voice can read and no phone can show. YAML also counts U+0085, U+2028 and U+2029 as
 # line breaks where editors do not, which would put every later line number off by one.
-INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+# Zero-width spaces, joiners, soft hyphens and the like come with text pasted from word processors.
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u180e\u200b-\u200f\u2028-\u202e"
+                       "\u2060-\u2064\ufeff\ud800-\udfff\ufffe\uffff]")
+_INVISIBLE_NAMES = {"\u200b": "a zero-width space", "\xad": "a soft hyphen", "\ufeff": "a zero-width space",
+                    "\u2028": "a line separator", "\u2029": "a paragraph separator"}
+
+
+def invisible_described(char: str) -> str:
+    """How to name an invisible character to someone who cannot see it."""
+    return f"{_INVISIBLE_NAMES.get(char, 'an invisible character')} (U+{ord(char):04X})"
 _SYMBOL_START = "text that starts with a symbol such as * & ! | > % @ ` { [ must be in double quotes"
 
 
@@ -127,7 +136,7 @@ class _Reader:
         text = node.value
         found = INVISIBLE.search(text)
         if found:
-            self.problem(node, f"this text holds an invisible character (U+{ord(found.group()):04X})",
+            self.problem(node, f"this text holds {invisible_described(found.group())}",
                          "remove the backslash code (such as \\a or \\0) from the text")
             return _place(Str(INVISIBLE.sub("", text)), node)
         if node.style:  # quoted or block text: always a string, exactly as written (plain: None or "")
@@ -191,13 +200,16 @@ class _Reader:
 
 
 def _invisible_characters(text: str, filename: str) -> list[Problem]:
-    return [
-        Problem(filename, number, found.start() + 1,
-                f"an invisible character (U+{ord(found.group()):04X}) is in the file",
-                "delete it; it often comes with text pasted from a word processor or an e-mail")
-        for number, line in enumerate(text.split("\n"), 1)
-        for found in INVISIBLE.finditer(line)
-    ]
+    problems = []
+    for number, line in enumerate(text.split("\n"), 1):
+        for found in INVISIBLE.finditer(line):
+            before = line[max(0, found.start() - 20):found.start()].lstrip()
+            where = f" after '{before}'" if before.strip() else " at the start of the line"
+            problems.append(Problem(filename, number, found.start() + 1,
+                                    f"{invisible_described(found.group())} is hidden{where}",
+                                    "delete it (it often comes with text pasted from a word processor "
+                                    "or an e-mail): put the cursor just after it and press Backspace"))
+    return problems
 
 
 # libyaml's parser when PyYAML was built with it (its wheels are): ten times faster than pure Python.

@@ -73,7 +73,7 @@ def test_a_key_pressed_for_two_things_in_one_menu():
 
 def test_an_option_pointing_at_a_missing_node():
     assert_change_reported("      3: rhizotomy", "      3: rhizotomi", "3: rhizotomi",
-                           "'rhizotomi', which is not a node", "did you mean 'rhizotomy'")
+                           "'rhizotomi', which is not a node", "the closest node is 'rhizotomy' (line 103)")
 
 
 def test_a_node_no_caller_can_reach():
@@ -287,7 +287,7 @@ def test_a_comment_cutting_text_short_is_a_warning():
     ("a: 1\n---\nb: 2\n", "exactly one YAML document"),
     ("call:\n  timeout: " + "9" * 5000 + "\n", "unknown key 'timeout'"),
     ("lol: &a [x, x]\nlol2: &b [*a, *a]\n", "reference"),
-    ("x: 1\n\u2028y: 2\n", "invisible character (U+2028)"),
+    ("x: 1\n\u2028y: 2\n", "a line separator (U+2028)"),
 ])
 def test_hostile_yaml_is_refused_quickly_with_a_problem_not_a_crash(text, expected):
     with pytest.raises(MenuFileError) as caught:
@@ -317,3 +317,22 @@ def test_a_date_in_text_is_not_mistaken_for_a_phone_number():
 def test_an_unquoted_international_number_keeps_its_plus():
     menu = parse_menus(SHIPPED.replace('scheduling: "(502) 635-6397"', "scheduling: +442071234567"))
     assert menu.phones["scheduling"] == "+442071234567"
+
+
+@pytest.mark.parametrize("char,name", [("\u200b", "a zero-width space"), ("\xad", "a soft hyphen"),
+                                       ("\u2060", "an invisible character (U+2060)")])
+def test_invisible_characters_pasted_from_a_word_processor_are_found(char, name):
+    old = "      2: casting\n"
+    text = SHIPPED.replace(old, f"      2: casting{char}\n")
+    with pytest.raises(MenuFileError) as caught:
+        parse_menus(text)
+    [problem] = caught.value.problems
+    assert problem.line == line_of("2: casting", text) and problem.col == len("      2: casting") + 1
+    assert problem.message.startswith(name) and "after '2: casting'" in problem.message
+
+
+def test_a_byte_order_mark_is_not_content():
+    from ivr.menus import parse_menu_bytes
+
+    menu = parse_menu_bytes(b"\xef\xbb\xbf" + SHIPPED.encode(), "menus.yaml")
+    assert menu.name == "Spasticity Clinic"

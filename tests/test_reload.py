@@ -131,3 +131,35 @@ def test_a_change_is_noticed_once_the_interval_has_passed(tmp_path):
     second = live.menu
     now[0] += 5.0
     assert live.menu is second  # nothing changed: the same Menu, caches stay warm
+
+
+def test_putting_the_served_content_back_clears_the_error(clinic):
+    clinic.edit("      3: rhizotomy", "      3: rhizotomi")
+    assert clinic.health()["last_reload_error"] is not None
+    assert clinic.health()["file_on_disk_served"] is False
+    clinic.edit("      3: rhizotomi", "      3: rhizotomy")
+    health = clinic.health()
+    assert health["last_reload_error"] is None and health["file_on_disk_served"] is True
+
+
+def test_healthz_names_the_file_not_where_it_is_installed(clinic, tmp_path):
+    clinic.edit("      3: rhizotomy", "      3: rhizotomi")
+    error = clinic.health()["last_reload_error"]
+    assert error.startswith("menus.yaml:") and str(tmp_path) not in error
+
+
+def test_a_worker_started_later_serves_the_newest_good_version_not_the_first(tmp_path):
+    """gunicorn forks recycled workers from a master that loaded the file at start-up."""
+    import copy
+
+    path = tmp_path / "menus.yaml"
+    path.write_text(FIXTURE)
+    master = LiveMenu(path, interval=0, last_good=tmp_path / "last-good.yaml")
+    first_worker = copy.copy(master)
+    path.write_text(FIXTURE.replace("Casting: if used,", "Casting, version two,"))
+    assert first_worker.menu.nodes["casting"].text.startswith("Casting, version two,")
+    path.write_text(FIXTURE.replace("      3: rhizotomy", "      3: rhizotomi"))  # broken
+    recycled_worker = copy.copy(master)  # still holds the start-up version
+    assert recycled_worker.menu.nodes["casting"].text.startswith("Casting, version two,")
+    assert first_worker.menu.nodes["casting"].text.startswith("Casting, version two,")
+    assert recycled_worker.status().last_error is not None

@@ -7,10 +7,10 @@ from conftest import SHIPPED_MENUS
 
 from ivr import engine
 from ivr.gsm import encoding_of
+from ivr.lint import seconds_to_say
 from ivr.menus import load_menus
 
 MENU = load_menus(SHIPPED_MENUS)
-WORDS_PER_MINUTE = 150  # an unhurried speaking rate for a phone line
 
 
 def test_the_shipped_file_loads_without_warnings():
@@ -20,7 +20,7 @@ def test_the_shipped_file_loads_without_warnings():
 @pytest.mark.parametrize("node", [n for n in MENU.nodes.values() if n.type == "summary"],
                          ids=lambda n: n.id)
 def test_each_spoken_summary_lasts_20_to_40_seconds(node):
-    seconds = len(node.say.split()) / WORDS_PER_MINUTE * 60
+    seconds = seconds_to_say(node.say)
     assert 20 <= seconds <= 40, f"{node.id}: about {seconds:.0f} s"
 
 
