@@ -32,6 +32,13 @@ class TextingSessionInterface(SecureCookieSessionInterface):
             return self.null_session_class()
         return super().open_session(app, request)
 
+    def get_signing_serializer(self, app):
+        """Flask's serializer, built once per app rather than on every request (the key is fixed)."""
+        serializer = app.extensions.get("ivr_session_serializer")
+        if serializer is None:
+            serializer = app.extensions["ivr_session_serializer"] = super().get_signing_serializer(app)
+        return serializer
+
 
 def create_app(test_config: dict[str, str] | None = None) -> Flask:
     """Build the app from the environment (or from `test_config`, a dict of the same variables)."""

@@ -59,9 +59,10 @@ def incoming() -> Response:
 
 
 def _answer(reply: Reply) -> Response:
-    log.info("text %s: %s", request.form.get("MessageSid", "-")[:40],
-             f"{reply.encoding.segments} segment(s) {reply.encoding.name}, menu {reply.menu}"
-             if reply.encoding else "no reply (opt-out word)")
+    if log.isEnabledFor(logging.DEBUG):  # the segment count of every reply, never its words
+        log.debug("text %s: %s", request.form.get("MessageSid", "-")[:40],
+                  f"{reply.encoding.segments} segment(s) {reply.encoding.name}, menu {reply.menu}"
+                  if reply.encoding else "no reply (opt-out word)")
     return Response(_document(reply), mimetype="text/xml")
 
 

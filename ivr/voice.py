@@ -69,7 +69,7 @@ def _known(menu: Menu, node: str) -> str:
 @bp.post("")
 def incoming() -> Response:
     """A call comes in: greeting, emergency notice, main menu."""
-    log.info("call %s started", _sid())
+    log.debug("call %s started", _sid())
     menu = current_line().menu
     return _answer(_turn(engine.start_call, menu), menu)
 

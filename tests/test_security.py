@@ -115,7 +115,10 @@ def capture_log():
     handler = next(h for h in logger.handlers if isinstance(h, logging.StreamHandler))
     stream = io.StringIO()
     old = handler.setStream(stream)
+    level = logger.level
+    logger.setLevel(logging.DEBUG)  # every line the line can write, routine steps included
     yield stream
+    logger.setLevel(level)
     handler.setStream(old)
 
 
