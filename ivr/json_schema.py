@@ -121,6 +121,19 @@ def _named(description: str, value: dict) -> dict:
     }
 
 
+def _pronunciations(description: str) -> dict:
+    """Language code -> word -> how it sounds (a string) or {ipa: ...}."""
+    sounds = {"oneOf": [
+        {"type": "string", "minLength": 1, "description": "How the word sounds, said instead of it."},
+        {"type": "object", "properties": {"ipa": {"type": "string", "minLength": 1}},
+         "required": ["ipa"], "additionalProperties": False,
+         "description": "The word's sounds in the International Phonetic Alphabet."},
+    ]}
+    words = {"type": "object", "additionalProperties": sounds}
+    return {"description": description, "type": "object",
+            "patternProperties": {"^[a-z]{2}(-[A-Z]{2})?$": words}, "additionalProperties": False}
+
+
 def menu_json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of menus.yaml, built from the data in ivr/schema.py."""
     properties: dict = {}
@@ -135,6 +148,8 @@ def menu_json_schema() -> dict:
             })
         elif section == "nodes":
             properties[section] = _named(shape, _node("A menu, summary or transfer."))
+        elif section == "pronunciations":
+            properties[section] = _pronunciations(shape)
         else:
             raise ValueError(f"no JSON Schema for the section {section!r}")
     return {
@@ -144,7 +159,7 @@ def menu_json_schema() -> dict:
         "description": DESCRIPTION,
         "type": "object",
         "properties": properties,
-        "required": list(schema.TOP),
+        "required": [name for name in schema.TOP if name not in schema.OPTIONAL_SECTIONS],
         "additionalProperties": False,
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from . import engine, gsm
+from . import engine, gsm, schema
 from .menus import Menu
 from .yaml_strict import Problem
 
@@ -26,7 +26,8 @@ _SYMBOL_WORDS = {"&": "and", "/": "or", "%": "percent", "+": "and", "@": "at", "
 
 def lint(menu: Menu) -> list[Problem]:
     """Every warning for `menu`, besides the ones the loader already found, in file order."""
-    found = list(_sms_warnings(menu)) + list(_spoken_warnings(menu)) + list(_voice_text_warnings(menu))
+    found = (list(_sms_warnings(menu)) + list(_spoken_warnings(menu)) + list(_voice_text_warnings(menu))
+             + list(_pronunciation_warnings(menu)))
     return sorted(found, key=lambda p: (p.line, p.col))
 
 
@@ -118,6 +119,18 @@ def _voice_text_warnings(menu: Menu) -> Iterator[Problem]:
             yield _warning(menu, path, f"a voice reads {found.group()} as one large number",
                            "for a phone number use its name, such as {scheduling}; otherwise put "
                            "spaces between the digits")
+
+
+def _pronunciation_warnings(menu: Menu) -> Iterator[Problem]:
+    # Once per word, where it is first said: one entry under pronunciations fixes every place.
+    missing = [w for w in schema.MEDICAL_WORDS if w not in menu.pronunciations]
+    for path, text in _spoken_fields(menu):
+        for word in list(missing):
+            if re.search(rf"\b{word}\b", text, re.IGNORECASE):
+                missing.remove(word)
+                yield _warning(menu, path, f"a voice may mispronounce '{word}', which has no "
+                                           "pronunciation", f"add it under 'pronunciations:', "
+                                           f"{menu.language}:, such as   {word}: how it sounds")
 
 
 def _spoken_fields(menu: Menu) -> Iterator[tuple[str, str]]:

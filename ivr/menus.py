@@ -50,6 +50,15 @@ class Node:
         return next((o for o in self.options if o.key == key), None)
 
 
+@dataclass(frozen=True)
+class Pronunciation:
+    """How the voice should say one word: instead of it (`alias`), or by its sounds (`ipa`)."""
+
+    word: str
+    alias: str = ""
+    ipa: str = ""
+
+
 @dataclass(frozen=True, eq=False)
 class Menu:
     """The whole line as loaded from menus.yaml: what the engine and every renderer read.
@@ -73,6 +82,8 @@ class Menu:
     phrases: Mapping[str, str]
     nodes: Mapping[str, Node]
     matcher: KeywordMatcher = field(repr=False, compare=False)
+    # Words spelled out for the voice in the line's language, by lower-case word.
+    pronunciations: Mapping[str, Pronunciation] = field(default_factory=dict)
     warnings: tuple[Problem, ...] = ()
     # Where things were written: "nodes.casting", "nodes.casting.say", "phrases.option" -> (line, col).
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
@@ -315,7 +326,7 @@ class _Builder:
                 self.error(key, f"unknown section '{key}'",
                            f"{_closest(key, schema.TOP)}sections are: {', '.join(schema.TOP)}")
         for key in schema.TOP:
-            if key not in doc:
+            if key not in doc and key not in schema.OPTIONAL_SECTIONS:
                 self.error(doc, f"the section '{key}:' is missing",
                            "copy it from the shipped menus.yaml")
 
@@ -324,6 +335,7 @@ class _Builder:
         call = self.section(doc.get("call"), schema.CALL, "call", doc)
         phrases = self.section(doc.get("phrases"), schema.PHRASES, "phrases", doc)
         nodes = self.nodes(doc.get("nodes"), doc, phones)
+        pronunciations = self.pronunciations(doc.get("pronunciations"), line["language"])
 
         self.check_call(call, doc.get("call"), nodes)
         self.check_graph(nodes, call)
@@ -340,6 +352,7 @@ class _Builder:
             dial_timeout=call["dial_timeout"], phrases=MappingProxyType(phrases),
             nodes=MappingProxyType(built),
             matcher=KeywordMatcher({kw: n.id for n in built.values() for kw in n.keywords}),
+            pronunciations=MappingProxyType(pronunciations),
             positions=MappingProxyType(self.positions),
         )
         return replace(menu, warnings=tuple(self.warnings))
@@ -357,6 +370,43 @@ class _Builder:
                            "use lower-case letters, digits and _ (at most 40), starting with a letter")
                 continue
             yield name, value
+
+    def pronunciations(self, raw, language: str) -> dict[str, Pronunciation]:
+        """The words spelled out for the voice in the line's language, checked."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, Map):
+            self.error(raw, "'pronunciations' must list languages, such as en-US:",
+                       "see the example in the shipped menus.yaml")
+            return {}
+        found: dict[str, Pronunciation] = {}
+        for lang, words in raw.items():
+            if lang != language:
+                self.error(lang, f"pronunciations for '{lang}', which is not the line's language "
+                                 f"('{language}', under line:)", f"write them under {language}:")
+                continue
+            if not isinstance(words, Map):
+                self.error(words, f"pronunciations for {lang} must be lines of 'word: how it sounds'",
+                           "for example   baclofen: back low fen", fallback=lang)
+                continue
+            for word, entry in words.items():
+                spelled = self.pronunciation(word, entry)
+                if spelled is not None:
+                    found[spelled.word.lower()] = spelled
+        return found
+
+    def pronunciation(self, word, entry) -> Pronunciation | None:
+        if not isinstance(word, Str) or not re.fullmatch(r"[^\W\d_]+(?:[-'][^\W\d_]+)*", word):
+            self.error(word, f"'{word}' is not a single word", "write one word, such as baclofen")
+            return None
+        if isinstance(entry, Str) and entry.strip() and "{" not in entry:
+            return Pronunciation(str(word), alias=" ".join(entry.split()))
+        if isinstance(entry, Map) and set(entry) == {"ipa"} and isinstance(entry["ipa"], Str) \
+                and entry["ipa"].strip():
+            return Pronunciation(str(word), ipa=entry["ipa"].strip())
+        self.error(entry, f"the pronunciation of '{word}' must be how it sounds, or {{ipa: ...}}",
+                   f"for example   {word}: back low fen", fallback=word)
+        return None
 
     def phones(self, raw, doc) -> dict[str, str]:
         phones = {}

@@ -101,13 +101,24 @@ NODE_TYPE_KEYS = {
     "transfer": {"required": ("say", "text", "dial"), "forbidden": ("options",)},
 }
 
+PRONUNCIATIONS_HELP = (
+    "How the voice should say words it gets wrong, for each language (such as en-US): "
+    "'word: sounds like this' (said instead of the word) or 'word: {ipa: ...}' (the sounds in the "
+    "International Phonetic Alphabet). Used on the phone, never in texts.")
+
 TOP = {
     "line": LINE,
     "phones": PHONES_HELP,
     "call": CALL,
     "phrases": PHRASES,
     "nodes": "Every menu, summary and transfer of the line, by id (lower-case letters, digits, _).",
+    "pronunciations": PRONUNCIATIONS_HELP,
 }
+OPTIONAL_SECTIONS = ("pronunciations",)
+
+# Words text-to-speech voices are known to get wrong: using one with no pronunciation is a warning.
+MEDICAL_WORDS = ("baclofen", "intrathecal", "rhizotomy", "botulinum", "spasticity", "contracture",
+                 "contractures")
 
 # Keys the line keeps for itself in every menu (see the README's key convention).
 OPERATOR_KEY, BACK_KEY, REPEAT_KEY = "0", "*", "9"

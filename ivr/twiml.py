@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -13,9 +15,8 @@ from .menus import Menu
 def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
     """The TwiML document for `turn`; `urls` builds the webhook addresses that carry the call state."""
     response = VoiceResponse()
-    voice = {"voice": menu.voice, "language": menu.language}
     for line in turn.say:
-        response.say(line, **voice)
+        _say(response, line, menu)
     if turn.gather is not None:
         with response.gather(
             input="dtmf speech",
@@ -29,11 +30,11 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
             method="POST",
         ) as gather:
             if turn.prompt:
-                gather.say(" ".join(turn.prompt), **voice)
+                _say(gather, " ".join(turn.prompt), menu)
         # Reached only when the caller pressed nothing before the timeout.
         response.redirect(urls.silence(turn.gather), method="POST")
     elif turn.prompt:
-        response.say(" ".join(turn.prompt), **voice)
+        _say(response, " ".join(turn.prompt), menu)
     if turn.dial:
         dial_kwargs = {"caller_id": caller_id} if caller_id else {}
         dial = response.dial(timeout=menu.dial_timeout, action=urls.dial_ended(), method="POST",
@@ -42,6 +43,34 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
     if turn.hangup:
         response.hangup()
     return response.to_xml()
+
+
+def _say(parent, text: str, menu: Menu) -> None:
+    """A <Say> of `text`, with the menu's pronunciations as SSML <sub> or <phoneme> around the words
+    a voice would get wrong."""
+    pattern = _lexicon(menu)
+    say = parent.say(None if pattern else text, voice=menu.voice, language=menu.language)
+    if pattern is None:
+        return
+    # split() with one group alternates plain text and matched words: text, word, text, ...
+    for index, piece in enumerate(pattern.split(text)):
+        if index % 2 == 0:
+            if piece:
+                say.nest(piece)
+            continue
+        spelled = menu.pronunciations[piece.lower()]
+        if spelled.ipa:
+            say.phoneme(piece, alphabet="ipa", ph=spelled.ipa)
+        else:
+            say.sub(piece, alias=spelled.alias)
+
+
+@lru_cache(maxsize=8)
+def _lexicon(menu: Menu) -> re.Pattern | None:
+    if not menu.pronunciations:
+        return None
+    words = sorted(menu.pronunciations, key=len, reverse=True)
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
 
 
 class Urls:

@@ -61,9 +61,14 @@ def twiml(response) -> ET.Element:
     return root
 
 
+def said(say: ET.Element) -> str:
+    """The words of one <Say>, with words inside SSML (<sub>, <phoneme>) as written."""
+    return "".join(say.itertext())
+
+
 def spoken_text(root: ET.Element) -> str:
     """Everything a caller hears from this document, in order."""
-    return " ".join(say.text or "" for say in root.iter("Say"))
+    return " ".join(said(say) for say in root.iter("Say"))
 
 
 class Call:

@@ -5,7 +5,18 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import CALLER, CLINIC, MENUS, SCHEDULING, Call, environment, signed_post, twiml
+from conftest import (
+    CALLER,
+    CLINIC,
+    MENUS,
+    SCHEDULING,
+    Call,
+    environment,
+    said,
+    signed_post,
+    spoken_text,
+    twiml,
+)
 
 from ivr import create_app
 from ivr.menus import load_menus
@@ -50,7 +61,7 @@ def test_call_starts_with_greeting_and_emergency_notice_before_the_menu(call):
     doc = call.start()
     children = [child.tag for child in doc]
     assert children == ["Say", "Say", "Gather", "Redirect"]
-    greeting, emergency = (say.text for say in doc.findall("Say"))
+    greeting, emergency = (said(say) for say in doc.findall("Say"))
     assert greeting == "Thank you for calling the Spasticity Clinic."
     assert "medical emergency" in emergency and "9 1 1" in emergency
     assert_listening(call, "main")
@@ -58,7 +69,7 @@ def test_call_starts_with_greeting_and_emergency_notice_before_the_menu(call):
 
 def test_main_menu_prompts_are_in_iso_order_without_gaps(call):
     call.start()
-    prompt = call.gather.find("Say").text
+    prompt = said(call.gather.find("Say"))
     keys = [int(k) for k in re.findall(r"press (\d)\.", prompt)]
     assert keys[:4] == [1, 2, 3, 4]
     assert "To hear about oral baclofen, press 1." in prompt
@@ -123,12 +134,12 @@ def test_no_input_repeats_twice_then_transfers(client, node):
     call = Call(client)
     call.start()
     call._post(f"/voice/{node}?tries=0", Digits="9")  # arrive at the node
-    prompt = call.gather.find("Say").text
+    prompt = said(call.gather.find("Say"))
     for tries in (1, 2):
         call.wait()
         assert call.heard.startswith("Sorry, I did not hear a choice.")
         assert call.gather.get("action") == f"/voice/{node}?tries={tries}"
-        assert prompt.endswith(call.gather.find("Say").text.split("choice. ", 1)[1])
+        assert prompt.endswith(said(call.gather.find("Say")).split("choice. ", 1)[1])
     call.wait()
     assert call.heard.startswith("Sorry, I did not hear a choice.")
     assert_transfer(call)
@@ -264,7 +275,7 @@ def test_missing_parameters_still_get_a_valid_answer(client):
     doc = twiml(signed_post(client, "/voice/main?tries=0", {}))
     assert doc.find("Gather") is not None
     doc = twiml(signed_post(client, "/voice/dial-ended", {}))
-    assert "5, 0, 2" in " ".join(s.text for s in doc.iter("Say"))
+    assert "5, 0, 2" in spoken_text(doc)
 
 
 def test_transfer_twiml_is_exactly_what_twilio_expects(call):
