@@ -9,12 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import gsm, schema
+from .hours import describe_week
 from .matching import normalise
 from .menus import Menu, Node
 from .phone import for_reading, for_speaking
 
-# The engine's own node for "scheduling did not answer"; menus.yaml ids cannot start with "_".
+# The engine's own nodes for "scheduling did not answer" and "scheduling is closed"; menus.yaml ids
+# cannot start with "_".
 UNAVAILABLE = "_unavailable"
+CLOSED = "_closed"
 UNAVAILABLE_REPEAT_KEY = "1"
 # Below this, Twilio's speech recogniser is guessing: ask again rather than act on a guess.
 SPEECH_CONFIDENCE = 0.5
@@ -102,6 +105,8 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
     """The caller pressed `digits` while listening at `node_id`."""
     if node_id == UNAVAILABLE:
         return _press_unavailable(menu, digits, tries)
+    if node_id == CLOSED and menu.hours is not None:
+        return _press_closed(menu, digits, tries)
     node = menu.nodes.get(node_id)
     if node is None:  # a stale or forged URL: start again rather than fail
         return enter(menu, menu.start)
@@ -127,13 +132,13 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
     words = normalise(speech)
     sure = confidence is None or confidence >= SPEECH_CONFIDENCE
     node = menu.nodes.get(node_id)
-    if node_id == UNAVAILABLE or node is None:
+    if node is None:
         target = menu.matcher.match(speech) if sure else None
         if target == menu.operator:
             return transfer(menu)
-        if node is None:
-            return enter(menu, menu.start)
-        return _unavailable_retry(menu, tries, "not_understood")
+        if node_id in (UNAVAILABLE, CLOSED):
+            return _own_node_retry(menu, node_id, tries, "not_understood")
+        return enter(menu, menu.start)
     if sure and words:
         if words in schema.MENU_WORDS:
             return enter(menu, menu.start)
@@ -149,8 +154,8 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
 
 def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
     """The caller pressed nothing before the timeout at `node_id`."""
-    if node_id == UNAVAILABLE:
-        return _unavailable_retry(menu, tries, "no_input")
+    if node_id in (UNAVAILABLE, CLOSED):
+        return _own_node_retry(menu, node_id, tries, "no_input")
     node = menu.nodes.get(node_id)
     if node is None:
         return enter(menu, menu.start)
@@ -206,7 +211,7 @@ def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
         return transfer(menu)
     if digits == schema.BACK_KEY:
         return enter(menu, menu.start)
-    return _unavailable_retry(menu, tries, "invalid_key" if digits else "no_input")
+    return _own_node_retry(menu, UNAVAILABLE, tries, "invalid_key" if digits else "no_input")
 
 
 def speech_hints(menu: Menu) -> tuple[str, ...]:
@@ -216,11 +221,38 @@ def speech_hints(menu: Menu) -> tuple[str, ...]:
                                             + schema.REPEAT_WORDS[:1])))
 
 
-def _unavailable_retry(menu: Menu, tries: int, apology: str) -> Turn:
-    # Rather than transfer again to a line that just failed, repeat the number, then say goodbye.
+def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0) -> Turn:
+    """Instead of a transfer while the scheduling line is closed: its hours and its number."""
+    text = spoken(menu, menu.phrases["closed"], hours=describe_week(menu.hours),
+                  number=for_speaking(menu.operator_number))
+    return Turn(say=say, prompt=(text, spoken(menu, menu.phrases["closed_keys"])),
+                gather=Gather(CLOSED, tries))
+
+
+def instead_of_transfer(menu: Menu, turn: Turn) -> Turn:
+    """`turn` with its transfer replaced by the closed message; what was said before it is kept."""
+    hold = spoken(menu, menu.nodes[menu.operator].say)
+    return closed(menu, say=tuple(line for line in turn.say if line != hold))
+
+
+def _press_closed(menu: Menu, digits: str, tries: int) -> Turn:
+    if digits in (UNAVAILABLE_REPEAT_KEY, schema.REPEAT_KEY):
+        return closed(menu)
+    if digits == schema.OPERATOR_KEY:
+        return transfer(menu)  # put through if the line has opened meanwhile, else closed again
+    if digits == schema.BACK_KEY:
+        return enter(menu, menu.start)
+    return _own_node_retry(menu, CLOSED, tries, "invalid_key" if digits else "no_input")
+
+
+def _own_node_retry(menu: Menu, node_id: str, tries: int, apology: str) -> Turn:
+    # Rather than transfer to a line that failed or is closed, say the number again, then goodbye.
     if tries + 1 > menu.no_input_retries:
         return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
-    return _unavailable(menu, tries + 1, say=(spoken(menu, menu.phrases[apology]),))
+    said = (spoken(menu, menu.phrases[apology]),)
+    if node_id == CLOSED:
+        return closed(menu, say=said, tries=tries + 1)
+    return _unavailable(menu, tries + 1, say=said)
 
 
 # -- SMS ------------------------------------------------------------------------------------------

@@ -20,7 +20,11 @@ _SECTION_HELP = {
     "line": "The clinic's name, the language and the text-to-speech voice.",
     "call": "The greeting, the emergency notice, the first menu, the node key 0 reaches, and the timings.",
     "phrases": "The line's own sentences, used in every menu.",
+    "hours": "When the scheduling line is open, in the clinic's time zone; without this section the "
+             "line is always open.",
 }
+# A day's hours: closed, or time ranges such as 08:00-12:00, 13:00-17:00.
+_DAY_HOURS = r"^(closed|\d{1,2}:\d{2}-\d{1,2}:\d{2}(, *\d{1,2}:\d{2}-\d{1,2}:\d{2})*)$"
 
 
 def _anchored(pattern: re.Pattern) -> str:
@@ -66,6 +70,10 @@ def _field(spec: schema.Field) -> dict:
         out.update(_id_string())
     elif spec.kind == "keywords":
         out.update({"type": "array", "items": {"type": "string", "minLength": 1, "pattern": r"\S"}})
+    elif spec.kind == "hours":
+        out.update({"type": "string", "pattern": _DAY_HOURS})
+    elif spec.kind == "dates":
+        out.update({"type": "array", "items": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}})
     elif spec.kind == "options":
         out.update({
             "type": "object",

@@ -7,16 +7,18 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
-from . import schema
+from . import hours, schema
+from .hours import Hours
 from .matching import KeywordMatcher, claimed_twice, normalise
 from .phone import PHONE_IN_TEXT, looks_like_phone_number, to_e164
 from .yaml_strict import Bool, Int, Map, MenuFileError, Null, Problem, Seq, Str, read_yaml
 
 NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
-WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./+-]{0,63}\Z")
 OPTION_KEY = re.compile(r"[1-8]\Z")
 EMERGENCY_NUMBER = re.compile(r"\b9[\s,.-]*1[\s,.-]*1\b|nine[\s,-]+one[\s,-]+one", re.I)
 MAX_CHOICES = 4  # besides 0, star and 9
@@ -84,6 +86,7 @@ class Menu:
     matcher: KeywordMatcher = field(repr=False, compare=False)
     # Words spelled out for the voice in the line's language, by lower-case word.
     pronunciations: Mapping[str, Pronunciation] = field(default_factory=dict)
+    hours: Hours | None = None  # None: the scheduling line is always open
     warnings: tuple[Problem, ...] = ()
     # Where things were written: "nodes.casting", "nodes.casting.say", "phrases.option" -> (line, col).
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
@@ -213,7 +216,7 @@ class _Builder:
             return self.text(raw, spec, name)
         if spec.kind == "word":
             if not isinstance(raw, Str) or not WORD.match(raw):
-                self.error(raw, f"{name} must be a single word of letters, digits, '.' or '-'",
+                self.error(raw, f"{name} must be a single word of letters, digits, '.', '-', '_' or '/'",
                            f"write it like '{spec.default}'")
                 return spec.default
             return str(raw)
@@ -240,6 +243,10 @@ class _Builder:
             return str(raw)
         if spec.kind == "keywords":
             return self.keywords(raw, name)
+        if spec.kind == "hours":
+            return self.day_hours(raw, name)
+        if spec.kind == "dates":
+            return self.dates(raw, name)
         if spec.kind == "options":
             return raw  # checked with the node graph, once every node is known
         raise AssertionError(spec.kind)
@@ -289,6 +296,47 @@ class _Builder:
                        "write the number once under 'phones:' and use its name, such as {scheduling}")
         return text
 
+    def day_hours(self, raw, name: str) -> tuple:
+        """One day's opening hours: closed, or ranges such as "08:00-12:00, 13:00-17:00"."""
+        text = str(raw).strip().lower() if isinstance(raw, Str) else ""
+        if text == "closed":
+            return ()
+        ranges = [hours.parse_range(part) for part in text.split(",")] if text else [None]
+        if None in ranges or any(a[1] > b[0] for a, b in zip(ranges, ranges[1:], strict=False)):
+            self.error(raw, f"{name} is {_shown(raw)}, which is not opening hours",
+                       "write \"08:00-17:00\" (24-hour clock, in quotes), several ranges in order "
+                       "separated by commas, or closed")
+            return ()
+        return tuple(ranges)
+
+    def dates(self, raw, name: str) -> frozenset:
+        items = raw if isinstance(raw, Seq) else [raw]
+        days = set()
+        for item in items:
+            try:
+                days.add(date.fromisoformat(str(item)))
+            except ValueError:
+                self.error(item, f"{name} has {_shown(item)}, which is not a date",
+                           "write dates as 2026-12-25", fallback=raw)
+        return frozenset(days)
+
+    def opening_hours(self, raw, phrases) -> hours.Hours | None:
+        """The hours section, checked, or None when the line is always open."""
+        if raw is None:
+            return None
+        values = self.section(raw, schema.HOURS, "hours", raw)
+        zone = hours.zone(values["time_zone"] or "")
+        if zone is None:
+            self.error(raw.get("time_zone", raw) if isinstance(raw, Map) else raw,
+                       f"'{values['time_zone']}' is not a time zone",
+                       "write the clinic's zone, America/Kentucky/Louisville")
+            return None
+        for phrase in ("closed", "closed_keys"):
+            if not phrases.get(phrase):
+                self.error(raw, f"with hours:, phrases must have '{phrase}'",
+                           f"add '{phrase}:' under phrases ({schema.PHRASES[phrase].help})")
+        return hours.Hours(zone, tuple(values[day] or () for day in hours.DAYS), values["closed_on"])
+
     def keywords(self, raw, name: str) -> tuple[str, ...]:
         if not isinstance(raw, Seq):
             self.error(raw, f"{name} must be a list", "write them as [word, another word]")
@@ -336,6 +384,7 @@ class _Builder:
         phrases = self.section(doc.get("phrases"), schema.PHRASES, "phrases", doc)
         nodes = self.nodes(doc.get("nodes"), doc, phones)
         pronunciations = self.pronunciations(doc.get("pronunciations"), line["language"])
+        opening_hours = self.opening_hours(doc.get("hours"), phrases)
 
         self.check_call(call, doc.get("call"), nodes)
         self.check_graph(nodes, call)
@@ -349,10 +398,12 @@ class _Builder:
             phones=MappingProxyType(phones), greeting=call["greeting"], emergency=call["emergency"],
             start=call["start"], operator=call["operator"],
             no_input_retries=call["no_input_retries"], key_timeout=call["key_timeout"],
-            dial_timeout=call["dial_timeout"], phrases=MappingProxyType(phrases),
+            dial_timeout=call["dial_timeout"],
+            phrases=MappingProxyType({k: v for k, v in phrases.items() if v is not None}),
             nodes=MappingProxyType(built),
             matcher=KeywordMatcher({kw: n.id for n in built.values() for kw in n.keywords}),
             pronunciations=MappingProxyType(pronunciations),
+            hours=opening_hours,
             positions=MappingProxyType(self.positions),
         )
         return replace(menu, warnings=tuple(self.warnings))

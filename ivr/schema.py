@@ -63,6 +63,11 @@ PHRASES = {
     "unavailable_keys": Field("text", "Choices offered after the unavailable message."),
     "goodbye": Field("text", "Said before the line hangs up.", placeholders=("name",)),
     "voice_error": Field("text", "Said when something went wrong inside the line, before the transfer."),
+    "closed": Field("text", "Said instead of the transfer when the scheduling line is closed (only with "
+                            "hours:).", required=False, placeholders=("hours", "number"),
+                    needs=("hours", "number")),
+    "closed_keys": Field("text", "Choices offered after the closed message (only with hours:).",
+                         required=False),
     "sms_menu": Field("text", "First line of the texted menu.", placeholders=("name",)),
     "sms_words": Field("text", "Last line of the texted main menu: the words a family can text.",
                        placeholders=("keywords",), needs=("keywords",)),
@@ -94,6 +99,16 @@ NODE = {
                   required=False),
 }
 
+HOURS = {
+    "time_zone": Field("word", "The clinic's time zone, such as America/Kentucky/Louisville.",
+                       default="America/Kentucky/Louisville", required=False),
+    **{day: Field("hours", f"When the scheduling line is open on {day.title()}: \"08:00-17:00\", "
+                           "\"08:00-12:00, 13:00-17:00\" or closed.") for day in
+       ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+    "closed_on": Field("dates", "Dates the line is closed all day, such as [2026-12-25].",
+                       required=False, default=()),
+}
+
 # Which node keys each node type must have, may have, and must not have.
 NODE_TYPE_KEYS = {
     "menu": {"required": ("options",), "forbidden": ("dial",)},
@@ -113,8 +128,9 @@ TOP = {
     "phrases": PHRASES,
     "nodes": "Every menu, summary and transfer of the line, by id (lower-case letters, digits, _).",
     "pronunciations": PRONUNCIATIONS_HELP,
+    "hours": HOURS,
 }
-OPTIONAL_SECTIONS = ("pronunciations",)
+OPTIONAL_SECTIONS = ("pronunciations", "hours")
 
 # Words text-to-speech voices are known to get wrong: using one with no pronunciation is a warning.
 MEDICAL_WORDS = ("baclofen", "intrathecal", "rhizotomy", "botulinum", "spasticity", "contracture",

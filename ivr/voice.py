@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from functools import lru_cache
 
 from flask import Blueprint, Response, request, url_for
@@ -36,8 +37,16 @@ def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None) -> str
     return render(turn, menu, Urls(prefix, url_for, request.script_root), caller_id)
 
 
+def _now() -> datetime:
+    """The current time (a function, so tests can stop the clock)."""
+    return datetime.now(timezone.utc)
+
+
 def _answer(turn: Turn, menu: Menu) -> Response:
     # `menu` is the one the turn was worked out with: a reload in between must not mix two versions.
+    if turn.dial and menu.hours is not None and not menu.hours.is_open(_now()):
+        # The engine is pure and knows no clock; whether the line is open is decided here, per call.
+        turn = engine.instead_of_transfer(menu, turn)
     prefix = current_line().settings.public_base_url or request.script_root
     # Only a transfer depends on who is calling; every other document is the same for every caller.
     caller_id = _caller_id() if turn.dial else None
@@ -63,7 +72,8 @@ def _sid() -> str:
 
 def _known(menu: Menu, node: str) -> str:
     """The node for a log line, if it is one of ours (a forged path could carry anything)."""
-    return node if node in menu.nodes or node == engine.UNAVAILABLE else "(unknown node)"
+    own = (engine.UNAVAILABLE, engine.CLOSED)
+    return node if node in menu.nodes or node in own else "(unknown node)"
 
 
 @bp.post("")

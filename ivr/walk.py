@@ -70,6 +70,8 @@ def _next_states(menu: Menu, turn: Turn) -> list[Gather | str]:
         for outcome in engine.DIAL_STATUSES:
             after = engine.dial_ended(menu, outcome)
             targets += [after.gather] if after.gather else ["end"]
+        if menu.hours is not None:  # outside the hours the transfer becomes the closed message
+            targets.append(engine.instead_of_transfer(menu, turn).gather)
         return targets
     return ["end"]
 
@@ -91,7 +93,7 @@ def _report_traps(menu: Menu, edges, reaches_operator: set[Gather], report: Walk
     for state in edges:
         if state not in can_end:
             report.problems.append(_problem(menu, state, "a caller here is in a loop with no way out"))
-        elif state not in can_reach_person and state.node != engine.UNAVAILABLE:
+        elif state not in can_reach_person and state.node not in (engine.UNAVAILABLE, engine.CLOSED):
             report.problems.append(_problem(menu, state, "a caller here has no way to reach the "
                                                          "scheduling line"))
 

@@ -43,10 +43,11 @@ def test_check_reports_errors_as_file_line_col_and_exits_1(tmp_path, capsys):
     status, out, _ = run(capsys, "check", str(path))
     assert status == 1
     line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "rhizotomi" in text)
+    node = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if text == "  rhizotomy:")
     assert out.splitlines() == [
         f"{path}:{line}:10: error: option 3 of 'main' leads to 'rhizotomi', which is not a node "
-        "(fix: the closest node is 'rhizotomy' (line 103); if that is the one, make the two spellings "
-        "the same)"]
+        f"(fix: the closest node is 'rhizotomy' (line {node}); if that is the one, make the two "
+        "spellings the same)"]
 
 
 def test_check_json_for_editors_and_ci(tmp_path, capsys):

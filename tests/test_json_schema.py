@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 from ivr import schema
 from ivr.json_schema import menu_json_schema, schema_text
 
-SECTIONS = {"line": schema.LINE, "call": schema.CALL, "phrases": schema.PHRASES}
+SECTIONS = {"line": schema.LINE, "call": schema.CALL, "phrases": schema.PHRASES, "hours": schema.HOURS}
 
 
 def string_keys(value):

@@ -1,0 +1,108 @@
+"""When the scheduling line is open: weekly hours and closure dates in the clinic's time zone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RANGE = re.compile(r"([01]?\d|2[0-4]):([0-5]\d)\s*-\s*([01]?\d|2[0-4]):([0-5]\d)\Z")
+
+
+@dataclass(frozen=True)
+class Hours:
+    """Opening hours: for each weekday (Monday first) a tuple of (open, close) times; closure dates."""
+
+    zone: ZoneInfo
+    weekly: tuple[tuple[tuple[time, time], ...], ...]
+    closed_on: frozenset[date]
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether the line is open at `now` (any aware datetime; compared in the clinic's zone)."""
+        local = now.astimezone(self.zone)
+        if local.date() in self.closed_on:
+            return False
+        return any(start <= local.time() < end for start, end in self.weekly[local.weekday()])
+
+    def next_opening(self, now: datetime) -> datetime | None:
+        """When the line next opens after `now`, in the clinic's zone; None if never within a year."""
+        local = now.astimezone(self.zone)
+        for offset in range(366):
+            day = local.date() + timedelta(days=offset)
+            if day in self.closed_on:
+                continue
+            for start, _ in self.weekly[day.weekday()]:
+                # Wall-clock time in the zone: a DST change moves the instant, not the hour on the sign.
+                opening = datetime.combine(day, start, tzinfo=self.zone)
+                if opening > local:
+                    return opening
+        return None
+
+
+def parse_range(text: str) -> tuple[time, time] | None:
+    """"08:00-17:00" as (08:00, 17:00), or None when it is not such a range (24:00 means midnight)."""
+    found = _RANGE.match(text.strip())
+    if not found:
+        return None
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    if h1 == 24 and m1 or h2 == 24 and m2:
+        return None
+    start = time(h1 % 24, m1)
+    end = time.max if h2 == 24 else time(h2, m2)
+    return (start, end) if start < end else None
+
+
+def zone(name: str) -> ZoneInfo | None:
+    """The time zone called `name` (such as America/Kentucky/Louisville), or None if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def spoken_time(moment: time) -> str:
+    """8:00 -> "8 AM", 17:30 -> "5:30 PM", 12:00 -> "noon": how a person says a time."""
+    if moment == time(12, 0):
+        return "noon"
+    if moment in (time(0, 0), time.max):
+        return "midnight"
+    hour = moment.hour % 12 or 12
+    minutes = f":{moment.minute:02d}" if moment.minute else ""
+    return f"{hour}{minutes} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def describe_week(hours: Hours) -> str:
+    """The weekly hours in words, grouping days with the same hours: "Monday to Friday, 8 AM to 5 PM"."""
+    groups: list[tuple[int, int, tuple]] = []
+    for index, ranges in enumerate(hours.weekly):
+        if groups and groups[-1][2] == ranges and groups[-1][1] == index - 1:
+            groups[-1] = (groups[-1][0], index, ranges)
+        else:
+            groups.append((index, index, ranges))
+    parts = []
+    for first, last, ranges in groups:
+        if not ranges:
+            continue
+        days = DAYS[first].title() if first == last else f"{DAYS[first].title()} to {DAYS[last].title()}"
+        times = " and ".join(f"{spoken_time(a)} to {spoken_time(b)}" for a, b in ranges)
+        parts.append(f"{days}, {times}")
+    return "; ".join(parts)
+
+
+def describe_opening(opening: datetime | None, now: datetime) -> str:
+    """When the line opens next, as said on the phone: "today at 1 PM", "tomorrow at 8 AM",
+    "on Monday at 8 AM", "on Friday, January 2 at 8 AM"."""
+    if opening is None:
+        return "on a later date"
+    local_now = now.astimezone(opening.tzinfo)
+    days = (opening.date() - local_now.date()).days
+    at = f"at {spoken_time(opening.time())}"
+    if days == 0:
+        return f"today {at}"
+    if days == 1:
+        return f"tomorrow {at}"
+    if days < 7:
+        return f"on {DAYS[opening.weekday()].title()} {at}"
+    return f"on {DAYS[opening.weekday()].title()}, {opening.strftime('%B')} {opening.day} {at}"
