@@ -14,7 +14,9 @@ from .line import Line
 from .lint import lint
 from .live_menu import LiveMenu
 from .menus import Menu
+from .outbound import TextSender
 from .settings import StartupError, read_settings
+from .store import SqliteStore, StoreError
 from .yaml_strict import MenuFileError
 
 # Twilio's largest webhook (a 1,600-character text plus its parameters) is a few kB.
@@ -38,6 +40,28 @@ class TextingSessionInterface(SecureCookieSessionInterface):
         if serializer is None:
             serializer = app.extensions["ivr_session_serializer"] = super().get_signing_serializer(app)
         return serializer
+
+
+def _store(settings) -> SqliteStore:
+    try:
+        # Numbers are kept only as keyed hashes; the key is the app's secret.
+        return SqliteStore(settings.database, settings.secret_key)
+    except StoreError as exc:
+        raise StartupError(f"IVR_DATABASE: cannot use {settings.database} ({exc}).") from None
+
+
+def _sender(settings, menu: Menu, log) -> TextSender | None:
+    offers_texts = bool(menu.phrases.get("text_me_key"))
+    if not settings.account_sid:
+        if offers_texts and not settings.skip_signature_check:
+            raise StartupError("menus.yaml offers to send summaries by text, but TWILIO_ACCOUNT_SID is "
+                               "not set. Set it to the account SID (AC...) shown in the Twilio Console, "
+                               "or remove text_me_key from the phrases in menus.yaml.")
+        if offers_texts:
+            log.warning("TWILIO_ACCOUNT_SID is not set: 'text me this' will say it cannot send.")
+        return None
+    # A short timeout: the caller is waiting on the line while the text is sent.
+    return TextSender(settings.account_sid, settings.auth_token, settings.api_base_url, timeout=3.0)
 
 
 def create_app(test_config: dict[str, str] | None = None) -> Flask:
@@ -71,7 +95,8 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)
-    app.extensions["ivr"] = Line(live_menu, settings, RequestValidator(settings.auth_token or "unused"))
+    app.extensions["ivr"] = Line(live_menu, settings, RequestValidator(settings.auth_token or "unused"),
+                                 _store(settings), _sender(settings, live_menu.menu, log))
 
     from . import health, sms, voice
 

@@ -19,6 +19,10 @@ from .phone import for_reading, for_speaking
 UNAVAILABLE = "_unavailable"
 CLOSED = "_closed"
 UNAVAILABLE_REPEAT_KEY = "1"
+# At a summary (which has no choices of its own): send it to me by text.
+TEXT_ME_KEY = "1"
+TEXT_OUTCOMES = ("sent", "already_sent", "not_possible", "opted_out", "not_sent")
+TEXT_PHRASES = ("text_me_key",) + tuple(f"text_{outcome}" for outcome in TEXT_OUTCOMES)
 # Below this, Twilio's speech recogniser is guessing: ask again rather than act on a guess.
 SPEECH_CONFIDENCE = 0.5
 # Dial outcomes after which the caller has finished (or hung up) and nothing more is said.
@@ -44,6 +48,7 @@ class Turn:
     gather: Gather | None = None
     dial: str | None = None  # E.164 number to put the caller through to
     hangup: bool = False
+    send_text: str | None = None  # the node whose summary the caller asked to get by text
 
 
 @dataclass(frozen=True)
@@ -121,7 +126,25 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
     option = node.option(digits)
     if option is not None:
         return enter(menu, option.target)
+    if digits == TEXT_ME_KEY and _offers_text(menu, node):
+        return Turn(send_text=node.id)  # the adapter sends it, then asks text_result what to say
     return _retry(menu, node, tries, menu.phrases["invalid_key"])
+
+
+def text_result(menu: Menu, node_id: str, outcome: str) -> Turn:
+    """What to say after trying to text `node_id`'s summary: `outcome` is one of TEXT_OUTCOMES."""
+    node = menu.nodes.get(node_id) or menu.nodes[menu.start]
+    said = spoken(menu, menu.phrases.get(f"text_{outcome}") or menu.phrases.get("text_not_sent", ""))
+    return Turn(prompt=(said,) + _choices(menu, node), gather=Gather(node.id))
+
+
+def texted_summary(menu: Menu, node_id: str) -> str:
+    """The text message for "text me this": the summary with how to get the menu and the number."""
+    return node_reply(menu, node_id, None).text or ""
+
+
+def _offers_text(menu: Menu, node: Node) -> bool:
+    return node.type == "summary" and all(menu.phrases.get(p) for p in TEXT_PHRASES)
 
 
 def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries: int = 0) -> Turn:
@@ -189,7 +212,11 @@ def _option_lines(menu: Menu, node: Node) -> list[str]:
 def _choices(menu: Menu, node: Node) -> tuple[str, ...]:
     """The keys a caller can press at `node`, said after its body."""
     phrases = menu.phrases
-    lines = _option_lines(menu, node) if node.type == "menu" else [spoken(menu, phrases["repeat_key"])]
+    if node.type == "menu":
+        lines = _option_lines(menu, node)
+    else:
+        lines = [spoken(menu, phrases["text_me_key"])] if _offers_text(menu, node) else []
+        lines.append(spoken(menu, phrases["repeat_key"]))
     if node.id != menu.start:
         parent = menu.nodes[node.parent or menu.start]
         lines.append(spoken(menu, phrases["back_key"], title=parent.label))

@@ -9,7 +9,9 @@ from twilio.request_validator import RequestValidator
 
 from .live_menu import LiveMenu
 from .menus import Menu
+from .outbound import TextSender
 from .settings import Settings
+from .store import Store
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class Line:
     live_menu: LiveMenu
     settings: Settings
     validator: RequestValidator
+    store: Store
+    sender: TextSender | None  # None: no TWILIO_ACCOUNT_SID, so no texts can be sent
 
     @property
     def menu(self) -> Menu:

@@ -63,6 +63,17 @@ PHRASES = {
     "unavailable_keys": Field("text", "Choices offered after the unavailable message."),
     "goodbye": Field("text", "Said before the line hangs up.", placeholders=("name",)),
     "voice_error": Field("text", "Said when something went wrong inside the line, before the transfer."),
+    "text_me_key": Field("text", "Said after a summary: how to get it by text message (key 1). Leave it "
+                                 "out to not offer texts.", required=False),
+    "text_sent": Field("text", "Said when the summary was sent by text.", required=False),
+    "text_already_sent": Field("text", "Said when this summary was already texted during this call.",
+                               required=False),
+    "text_not_possible": Field("text", "Said when the caller's number is hidden, not a number, or cannot "
+                                       "get texts.", required=False),
+    "text_opted_out": Field("text", "Said when the caller's number asked for no texts (STOP).",
+                            required=False),
+    "text_not_sent": Field("text", "Said when the text could not be sent now (too many, or an error).",
+                           required=False),
     "closed": Field("text", "Said instead of the transfer when the scheduling line is closed (only with "
                             "hours:).", required=False, placeholders=("hours", "number"),
                     needs=("hours", "number")),

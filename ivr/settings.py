@@ -41,6 +41,15 @@ SETTINGS = (
     Setting("IVR_SKIP_SIGNATURE_CHECK", "0",
             "1 turns off signature checking, for local development only; the app logs a warning "
             "on start. Never set it on a public number."),
+    Setting("TWILIO_ACCOUNT_SID", "",
+            "SID of the Twilio account (AC...), needed to send texts ('text me this'). Required when "
+            "menus.yaml offers texts, unless IVR_SKIP_SIGNATURE_CHECK is 1."),
+    Setting("TWILIO_API_BASE_URL", "https://api.twilio.com",
+            "Where Twilio's REST API is; point it at a test or staging server."),
+    Setting("IVR_DATABASE", "ivr.sqlite3",
+            "SQLite file shared by every worker: the texting opt-out list and the texts sent."),
+    Setting("IVR_TEXTS_PER_HOUR", "3",
+            "How many summaries one caller may get by text in an hour (each at most once a call)."),
     Setting("IVR_LOG_LEVEL", "INFO", "How much the line logs: DEBUG, INFO, WARNING or ERROR."),
     Setting("IVR_RELOAD_SECONDS", "2",
             "How often, at most, each worker looks for a changed menu file (a cheap check of its "
@@ -63,6 +72,10 @@ class Settings:
     skip_signature_check: bool
     log_level: str
     reload_seconds: float
+    account_sid: str
+    api_base_url: str
+    database: Path
+    texts_per_hour: int
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -101,6 +114,10 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         skip_signature_check=skip,
         log_level=level,
         reload_seconds=reload_seconds,
+        account_sid=values["TWILIO_ACCOUNT_SID"],
+        api_base_url=values["TWILIO_API_BASE_URL"].rstrip("/"),
+        database=Path(values["IVR_DATABASE"]),
+        texts_per_hour=int(_number(values, "IVR_TEXTS_PER_HOUR", int, 0, 100)),
     )
 
 

@@ -29,6 +29,10 @@ def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
         if turn.hangup:
             out("[the line hangs up]")
             return
+        if turn.send_text:
+            out(f"[the line texts the summary of '{turn.send_text}' to the caller's phone]")
+            turn = engine.text_result(menu, turn.send_text, "sent")
+            continue
         if turn.dial:
             entry = _next(inputs, out, "[the caller is on the line to scheduling]")
             if entry is None:

@@ -9,10 +9,12 @@ from flask import Blueprint, Response, request, session
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
-from . import engine
+from . import engine, schema
 from .engine import Reply
 from .line import current_line
+from .matching import normalise
 from .menus import Menu
+from .store import StoreError
 from .twilio_auth import require_twilio_signature
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
@@ -42,6 +44,7 @@ def _document(reply: Reply) -> str:
 @bp.post("")
 def incoming() -> Response:
     """A text comes in: reply from the menu, remembering which menu a number sent next refers to."""
+    _remember_opt_out()
     if request.form.get("OptOutType"):
         # Twilio's Advanced Opt-Out has already answered this STOP, START or HELP: a second reply
         # would only confuse the family.
@@ -56,6 +59,21 @@ def incoming() -> Response:
     elif reply.menu:
         session[MENU_KEY] = reply.menu
     return _answer(reply)
+
+
+def _remember_opt_out() -> None:
+    """Keep the line's own opt-out list: Twilio forwards STOP and START to us after handling them."""
+    kind = request.form.get("OptOutType", "").upper()
+    words = normalise(request.form.get("Body", ""))
+    sender = request.form.get("From", "")
+    try:
+        if kind == "STOP" or words in schema.OPT_OUT_WORDS:
+            current_line().store.opt_out(sender)
+        elif kind == "START" or words in schema.OPT_IN_WORDS:
+            current_line().store.opt_in(sender)
+    except StoreError:
+        log.exception("text %s: could not record an opt-out or opt-in",
+                      request.form.get("MessageSid", "-")[:40])
 
 
 def _answer(reply: Reply) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -15,6 +16,7 @@ from .engine import Turn
 from .line import current_line
 from .menus import Menu
 from .phone import is_callable_caller_id
+from .store import StoreError
 from .twilio_auth import require_twilio_signature
 from .twiml import Urls, render
 
@@ -97,8 +99,39 @@ def keys(node: str) -> Response:
         _log_step(turn, "speech at %s", _known(menu, node))
     else:
         turn = _turn(engine.press, menu, node, digits, _tries())
+        if turn.send_text:
+            turn = engine.text_result(menu, turn.send_text, _text_summary(menu, turn.send_text))
         _log_step(turn, "key at %s", _known(menu, node))
     return _answer(turn, menu)
+
+
+def _text_summary(menu: Menu, node: str) -> str:
+    """Send `node`'s summary by text to the caller, from the number they dialled; the outcome."""
+    line = current_line()
+    caller, clinic, call = request.form.get("From", ""), request.form.get("To", ""), _sid()
+    if not is_callable_caller_id(caller) or not is_callable_caller_id(clinic):
+        return "not_possible"
+    if line.sender is None:
+        log.error("call %s: cannot send a text: TWILIO_ACCOUNT_SID is not set", call)
+        return "not_sent"
+    try:
+        reservation = line.store.reserve_text(caller, call, node, time.time(), line.settings.texts_per_hour)
+        if reservation != "ok":
+            log.info("call %s: summary %s not texted: %s", call, node, reservation)
+            return {"already_sent": "already_sent", "opted_out": "opted_out"}.get(reservation, "not_sent")
+        result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
+        if result.status == "opted_out":  # Twilio knows of a STOP we never saw
+            line.store.opt_out(caller)
+        if not result.sent and result.status != "failed":
+            # Refused for sure: it should not count against the caller's allowance. A "failed" send
+            # may still have gone out, so it keeps counting rather than risk a second copy.
+            line.store.release_text(caller, call, node)
+    except StoreError:
+        log.exception("call %s: the store failed; no text sent", call)
+        return "not_sent"
+    log.info("call %s: summary %s texted: %s", call, node, result.status)
+    return {"sent": "sent", "opted_out": "opted_out", "invalid_number": "not_possible",
+            "not_mobile": "not_possible"}.get(result.status, "not_sent")
 
 
 @bp.post("/<node>/silence")

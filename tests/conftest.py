@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -27,9 +28,17 @@ def sid(prefix: str) -> str:
     return prefix + secrets.token_hex(16)
 
 
+ACCOUNT = "AC" + "5" * 32
+# The database lives outside the repository; a closed port stands in for Twilio's API, so a test
+# that sends a text without its own fake server fails fast rather than reaching the internet.
+DATA = Path(tempfile.mkdtemp(prefix="ivr-tests-"))
+NO_API = "http://127.0.0.1:9"
+
+
 def environment(**overrides: str) -> dict[str, str]:
     """The environment a deployment would have, for create_app(test_config)."""
-    env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_MENUS_FILE": str(MENUS)}
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_MENUS_FILE": str(MENUS), "TWILIO_ACCOUNT_SID": ACCOUNT,
+           "TWILIO_API_BASE_URL": NO_API, "IVR_DATABASE": str(DATA / "ivr.sqlite3")}
     env.update(overrides)
     return env
 

@@ -87,12 +87,13 @@ def test_a_signature_with_the_default_port_is_accepted(client):
 
 def test_the_line_will_not_start_without_an_auth_token():
     with pytest.raises(StartupError, match="TWILIO_AUTH_TOKEN is not set"):
-        create_app({"IVR_MENUS_FILE": environment()["IVR_MENUS_FILE"]})
+        create_app({"IVR_MENUS_FILE": environment()["IVR_MENUS_FILE"],
+                    "IVR_DATABASE": environment()["IVR_DATABASE"]})
 
 
 def test_skipping_the_check_must_be_asked_for_and_is_warned_about(capture_log):
     app = create_app({"IVR_MENUS_FILE": environment()["IVR_MENUS_FILE"],
-                      "IVR_SKIP_SIGNATURE_CHECK": "1"})
+                      "IVR_DATABASE": environment()["IVR_DATABASE"], "IVR_SKIP_SIGNATURE_CHECK": "1"})
     assert "IVR_SKIP_SIGNATURE_CHECK is on" in capture_log.getvalue()
     twiml(app.test_client().post("/voice", data=PARAMS))
 

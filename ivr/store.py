@@ -1,0 +1,252 @@
+"""The line's persistent state, shared by every worker process: the SMS opt-out list and texts sent."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Literal, Protocol
+
+from .phone import to_e164
+
+log = logging.getLogger("ivr")
+
+Reservation = Literal["ok", "already_sent", "too_many", "opted_out"]
+
+WINDOW_SECONDS = 3600.0
+# Send rows only serve the per-call and per-hour rules; a day is far longer than any call or window.
+KEEP_SENDS_SECONDS = 86400.0
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+class StoreError(Exception):
+    """The store could not be read or written (locked too long, disk full, unreadable file...).
+
+    Every backend raises this, never its driver's own errors, so callers handle one exception
+    whichever database is behind the interface.
+    """
+
+
+class Store(Protocol):
+    """What the line keeps between requests; every method may raise StoreError."""
+
+    def opt_out(self, number: str) -> None:
+        """Record that `number` texted STOP: the line never texts it again until it texts START."""
+
+    def opt_in(self, number: str) -> None:
+        """Record that `number` texted START: it may be texted again."""
+
+    def is_opted_out(self, number: str) -> bool:
+        """True when `number` texted STOP and has not texted START since."""
+
+    def reserve_text(self, caller: str, call_sid: str, node: str, now: float, per_hour: int) -> Reservation:
+        """Decide and record, atomically, whether the line may text `node`'s summary to `caller`."""
+
+    def release_text(self, caller: str, call_sid: str, node: str) -> None:
+        """Undo a reservation whose send then failed, so it does not use up the caller's allowance."""
+
+    def close(self) -> None:
+        """Release the store's connections."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS opt_outs (
+    number_hash TEXT PRIMARY KEY,
+    since REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS texts (
+    call_sid TEXT NOT NULL,
+    node TEXT NOT NULL,
+    caller_hash TEXT NOT NULL,
+    sent_at REAL NOT NULL,
+    PRIMARY KEY (call_sid, node)
+);
+CREATE INDEX IF NOT EXISTS texts_by_caller ON texts (caller_hash, sent_at);
+CREATE INDEX IF NOT EXISTS texts_by_age ON texts (sent_at);
+"""
+
+class SqliteStore:
+    """The Store in one SQLite file: no server to install, safe for several processes on one machine."""
+
+    def __init__(self, path: str | os.PathLike[str], key: str | bytes):
+        """Open (creating if needed) the database at `path`; phone numbers are hashed with `key`.
+
+        The schema is created here, once, so a broken path stops the app at start rather than on a
+        caller's key press, and so gunicorn's master (with --preload) creates it before any worker.
+        """
+        self.path = Path(path)
+        raw_key = key.encode() if isinstance(key, str) else key
+        # A key of its own, derived from the app's secret: a number's hash here cannot be matched
+        # against anything else the secret signs.
+        self._key = hmac.new(raw_key, b"ivr store phone number hash", hashlib.sha256).digest()
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        # Every connection opened, with the process that opened it. A connection inherited across fork()
+        # (gunicorn --preload forks workers from the master) must not be used in the child, and closing it
+        # there could drop locks the parent holds: the child opens its own and only keeps this reference.
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        try:
+            self._create()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the line's database {self.path}: {error}") from error
+
+    def _create(self) -> None:
+        """Switch the file to WAL and create the tables, if that is not done yet."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                with closing(self._open()) as db:
+                    # WAL lets readers and one writer work at the same time across processes. The mode is
+                    # kept in the file, so this only changes anything on the file's first opening.
+                    (mode,) = db.execute("PRAGMA journal_mode=WAL").fetchone()
+                    db.executescript(_SCHEMA)
+                    self._check_key(db)
+                break
+            except sqlite3.OperationalError as error:
+                # Workers opening a new file together: switching it to WAL does not wait for the others
+                # as other statements do (the busy timeout), it fails at once. So wait here.
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))
+        if mode != "wal":
+            log.warning("The line's database %s cannot use WAL (journal mode %s): is it on a network "
+                        "file system? Workers will wait for each other more.", self.path, mode)
+
+    def _check_key(self, connection: sqlite3.Connection) -> None:
+        # With another key every stored hash stops matching: numbers that texted STOP would look
+        # opted in. Say so loudly (Twilio's own opt-out still refuses them with error 21610).
+        fingerprint = hmac.new(self._key, b"fingerprint", hashlib.sha256).hexdigest()[:16]
+        connection.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('key', ?)", (fingerprint,))
+        (stored,) = connection.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()
+        if stored != fingerprint:
+            log.error("The line's database %s was written with another secret key: opt-outs recorded "
+                      "before the key changed are not recognised. Restore the old IVR_SECRET_KEY.",
+                      self.path)
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (a sqlite3 connection is not for sharing)."""
+        pid, connection = getattr(self._local, "pid_connection", (None, None))
+        if connection is not None and pid == os.getpid():
+            return connection
+        connection = self._open()
+        self._local.pid_connection = (os.getpid(), connection)
+        with self._lock:
+            self._connections.append((os.getpid(), connection))
+        return connection
+
+    def _open(self) -> sqlite3.Connection:
+        # isolation_level=None: statements commit on their own, and transactions are begun explicitly
+        # (BEGIN IMMEDIATE), never implicitly. check_same_thread=False only so close() can close every
+        # thread's connection; each connection is still used by its own thread alone.
+        # timeout is SQLite's busy timeout: wait up to 5 s for another worker's write, not fail at once.
+        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None,
+                               check_same_thread=False)
+
+    def _hash(self, number: str) -> str:
+        # The same number written two ways must hash the same; anything that is not a number
+        # (a short code, "anonymous") is hashed as written.
+        canonical = to_e164(number) or str(number).strip()
+        return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
+
+    def _write(self, sql: str, params: tuple) -> None:
+        try:
+            self._connection().execute(sql, params)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot write the line's database: {error}") from error
+
+    def opt_out(self, number: str) -> None:
+        """Record that `number` texted STOP: the line never texts it again until it texts START."""
+        # OR IGNORE: a second STOP keeps the date of the first.
+        self._write("INSERT OR IGNORE INTO opt_outs (number_hash, since) VALUES (?, ?)",
+                    (self._hash(number), time.time()))
+
+    def opt_in(self, number: str) -> None:
+        """Record that `number` texted START: it may be texted again."""
+        self._write("DELETE FROM opt_outs WHERE number_hash = ?", (self._hash(number),))
+
+    def is_opted_out(self, number: str) -> bool:
+        """True when `number` texted STOP and has not texted START since."""
+        try:
+            row = self._connection().execute("SELECT 1 FROM opt_outs WHERE number_hash = ?",
+                                             (self._hash(number),)).fetchone()
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot read the line's database: {error}") from error
+        return row is not None
+
+    def reserve_text(self, caller: str, call_sid: str, node: str, now: float, per_hour: int) -> Reservation:
+        """Decide and record, atomically, whether the line may text `node`'s summary to `caller`.
+
+        Returns "opted_out" (the caller texted STOP), "already_sent" (this node was already texted
+        in this call), "too_many" (`per_hour` texts reached this caller in the 3600 s before `now`;
+        a `per_hour` below 1 refuses every text) or "ok", checked in that order. Only "ok" records a
+        send; call release_text if the send then fails. `now` is time.time() (a parameter for tests).
+        """
+        caller_hash = self._hash(caller)
+        connection = self._connection()
+        try:
+            # IMMEDIATE takes the write lock before reading, so two workers cannot both read
+            # "not sent yet" and both send: the second waits (busy timeout), then sees the first's row.
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                outcome = self._decide(connection, caller_hash, call_sid, node, now, per_hour)
+                if outcome == "ok":
+                    connection.execute(
+                        "INSERT INTO texts (call_sid, node, caller_hash, sent_at) VALUES (?, ?, ?, ?)",
+                        (call_sid, node, caller_hash, now))
+                # Pruning here keeps the file small with no separate job to run.
+                connection.execute("DELETE FROM texts WHERE sent_at < ?", (now - KEEP_SENDS_SECONDS,))
+                connection.execute("COMMIT")
+            except BaseException:
+                # SQLite may already have rolled back (a full disk, say); a second ROLLBACK would
+                # hide the real error.
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot record a text in the line's database: {error}") from error
+        return outcome
+
+    @staticmethod
+    def _decide(connection: sqlite3.Connection, caller_hash: str, call_sid: str, node: str, now: float,
+                per_hour: int) -> Reservation:
+        if connection.execute("SELECT 1 FROM opt_outs WHERE number_hash = ?", (caller_hash,)).fetchone():
+            return "opted_out"
+        if connection.execute("SELECT 1 FROM texts WHERE call_sid = ? AND node = ?",
+                              (call_sid, node)).fetchone():
+            return "already_sent"
+        (recent,) = connection.execute("SELECT COUNT(*) FROM texts WHERE caller_hash = ? AND sent_at > ?",
+                                       (caller_hash, now - WINDOW_SECONDS)).fetchone()
+        return "too_many" if recent >= per_hour else "ok"
+
+    def release_text(self, caller: str, call_sid: str, node: str) -> None:
+        """Undo a reservation whose send then failed, so it does not use up the caller's allowance."""
+        self._write("DELETE FROM texts WHERE call_sid = ? AND node = ? AND caller_hash = ?",
+                    (call_sid, node, self._hash(caller)))
+
+    def close(self) -> None:
+        """Close every connection this process opened through this store (it reopens if used again)."""
+        pid = os.getpid()
+        with self._lock:
+            mine = [connection for owner, connection in self._connections if owner == pid]
+            # Connections a parent process opened are never touched here (see __init__).
+            self._connections = [entry for entry in self._connections if entry[0] != pid]
+        for connection in mine:
+            connection.close()
+        self._local = threading.local()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,216 @@
+"""A local stand-in for Twilio's Messages API, so tests drive the real twilio client without the internet."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+_MESSAGES_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json\Z")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request the fake received: method, path, form fields, basic-auth user and password, headers."""
+
+    method: str
+    path: str
+    form: dict[str, str]
+    auth: tuple[str, str] | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to answer one request: an HTTP status and Twilio error code, a raw status, or a delay first."""
+
+    status: int = 201
+    code: int | None = None
+    message: str = ""
+    delay: float = 0.0
+    raw_body: str | None = None
+
+
+class FakeTwilio:
+    """Twilio's `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, on 127.0.0.1, one port per fake.
+
+    By default every request with the right basic auth gets 201 and a message resource, as Twilio
+    answers. `refuse`, `fail_with_status` and `delay` program the next answers, in order.
+    """
+
+    def __init__(self, account_sid: str, auth_token: str):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.requests: list[Recorded] = []
+        self._plans: deque[_Plan] = deque()
+        self._lock = threading.Lock()
+        # Set on stop, so a handler told to delay wakes at once instead of outliving the test.
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        # Join every handler thread on close: nothing keeps running after the test.
+        self._server.daemon_threads = False
+        self._server.block_on_close = True
+        # A short poll: stop() waits up to one poll for the server loop, and tests stop a fake each.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
+                                        name="fake-twilio", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The address to give the client instead of https://api.twilio.com."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def refuse(self, code: int, status: int = 400, message: str | None = None) -> None:
+        """Answer the next request with Twilio's error JSON for error `code`."""
+        self._plan(_Plan(status=status, code=code, message=message or f"Twilio error {code}"))
+
+    def fail_with_status(self, status: int, body: str = "") -> None:
+        """Answer the next request with a bare HTTP `status` (such as 500) and `body`, not Twilio JSON."""
+        self._plan(_Plan(status=status, raw_body=body))
+
+    def delay(self, seconds: float) -> None:
+        """Wait `seconds` before answering the next request (normally), to make the client time out."""
+        self._plan(_Plan(delay=seconds))
+
+    def _plan(self, plan: _Plan) -> None:
+        with self._lock:
+            self._plans.append(plan)
+
+    def _next_plan(self) -> _Plan:
+        with self._lock:
+            return self._plans.popleft() if self._plans else _Plan()
+
+    def _record(self, recorded: Recorded) -> None:
+        with self._lock:
+            self.requests.append(recorded)
+
+    def start(self) -> FakeTwilio:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+@contextmanager
+def fake_twilio(account_sid: str, auth_token: str) -> Iterator[FakeTwilio]:
+    """A running FakeTwilio for the length of the `with` block."""
+    with FakeTwilio(account_sid, auth_token) as fake:
+        yield fake
+
+
+def message_sid() -> str:
+    """A message SID as Twilio writes it: SM and 32 hex digits, 34 characters."""
+    return "SM" + secrets.token_hex(16)
+
+
+def _error(code: int, status: int, message: str) -> dict[str, object]:
+    return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+
+
+def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0: one request per connection, so no handler thread waits on an idle keep-alive.
+        protocol_version = "HTTP/1.0"
+        timeout = 10
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 -- the base's name
+            pass  # quiet: pytest shows stderr of failing tests, and request lines hold no interest
+
+        def do_POST(self) -> None:  # noqa: N802 -- http.server's naming
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode()
+            form = {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
+            auth = _basic_auth(self.headers.get("Authorization", ""))
+            fake._record(Recorded("POST", self.path, form, auth, dict(self.headers.items())))
+            match = _MESSAGES_PATH.match(self.path.split("?")[0])
+            if not match or match["account"] != fake.account_sid:
+                return self._json(404, _error(20404, 404, "The requested resource was not found"))
+            if auth != (fake.account_sid, fake.auth_token):
+                return self._json(401, _error(20003, 401, "Authenticate"))
+            plan = fake._next_plan()
+            if plan.delay and fake._stopping.wait(plan.delay):
+                return  # stopped while delaying: the client has long gone
+            if plan.raw_body is not None:
+                return self._send(plan.status, plan.raw_body.encode(), "text/html")
+            if plan.code is not None:
+                return self._json(plan.status, _error(plan.code, plan.status, plan.message))
+            if not form.get("To"):
+                return self._json(400, _error(21604, 400, "A 'To' phone number is required."))
+            if not form.get("Body"):
+                return self._json(400, _error(21602, 400, "Message body is required."))
+            return self._json(201, _message(fake.account_sid, form))
+
+        def _json(self, status: int, payload: dict[str, object]) -> None:
+            self._send(status, json.dumps(payload).encode(), "application/json")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (a timeout test): nothing to answer
+
+    return Handler
+
+
+def _basic_auth(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+    except ValueError:
+        return None
+    return user, password
+
+
+def _message(account_sid: str, form: dict[str, str]) -> dict[str, object]:
+    """The message resource Twilio returns for a new outbound message (status queued)."""
+    sid = message_sid()
+    now = formatdate(usegmt=True)
+    uri = f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}"
+    return {
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "body": form.get("Body", ""),
+        "date_created": now,
+        "date_sent": None,
+        "date_updated": now,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": form.get("From"),
+        "messaging_service_sid": form.get("MessagingServiceSid"),
+        "num_media": "0",
+        "num_segments": "1",
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        "status": "queued",
+        "subresource_uris": {"media": f"{uri}/Media.json"},
+        "to": form.get("To"),
+        "uri": f"{uri}.json",
+    }
