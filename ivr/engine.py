@@ -21,6 +21,8 @@ CLOSED = "_closed"
 UNAVAILABLE_REPEAT_KEY = "1"
 # At a summary (which has no choices of its own): send it to me by text.
 TEXT_ME_KEY = "1"
+# While scheduling is closed: text me the number.
+TEXT_NUMBER_KEY = "2"
 TEXT_OUTCOMES = ("sent", "already_sent", "not_possible", "opted_out", "not_sent")
 TEXT_PHRASES = ("text_me_key",) + tuple(f"text_{outcome}" for outcome in TEXT_OUTCOMES)
 # Below this, Twilio's speech recogniser is guessing: ask again rather than act on a guess.
@@ -126,15 +128,17 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
     option = node.option(digits)
     if option is not None:
         return enter(menu, option.target)
-    if digits == TEXT_ME_KEY and _offers_text(menu, node):
+    if digits == TEXT_ME_KEY and node.type == "summary" and _offers_text(menu, node):
         return Turn(send_text=node.id)  # the adapter sends it, then asks text_result what to say
     return _retry(menu, node, tries, menu.phrases["invalid_key"])
 
 
 def text_result(menu: Menu, node_id: str, outcome: str) -> Turn:
     """What to say after trying to text `node_id`'s summary: `outcome` is one of TEXT_OUTCOMES."""
-    node = menu.nodes.get(node_id) or menu.nodes[menu.start]
     said = spoken(menu, menu.phrases.get(f"text_{outcome}") or menu.phrases.get("text_not_sent", ""))
+    if node_id == menu.operator and menu.hours is not None:  # the number, texted while closed
+        return closed(menu, say=(said,))
+    node = menu.nodes.get(node_id) or menu.nodes[menu.start]
     return Turn(prompt=(said,) + _choices(menu, node), gather=Gather(node.id))
 
 
@@ -144,7 +148,8 @@ def texted_summary(menu: Menu, node_id: str) -> str:
 
 
 def _offers_text(menu: Menu, node: Node) -> bool:
-    return node.type == "summary" and all(menu.phrases.get(p) for p in TEXT_PHRASES)
+    # A summary, or the scheduling number while the line is closed.
+    return node.type in ("summary", "transfer") and all(menu.phrases.get(p) for p in TEXT_PHRASES)
 
 
 def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries: int = 0) -> Turn:
@@ -265,6 +270,8 @@ def instead_of_transfer(menu: Menu, turn: Turn) -> Turn:
 def _press_closed(menu: Menu, digits: str, tries: int) -> Turn:
     if digits in (UNAVAILABLE_REPEAT_KEY, schema.REPEAT_KEY):
         return closed(menu)
+    if digits == TEXT_NUMBER_KEY and _offers_text(menu, menu.nodes[menu.operator]):
+        return Turn(send_text=menu.operator)  # the operator's text is its number
     if digits == schema.OPERATOR_KEY:
         return transfer(menu)  # put through if the line has opened meanwhile, else closed again
     if digits == schema.BACK_KEY:

@@ -150,3 +150,25 @@ def test_broken_hours_are_reported(old, new, message):
 ])
 def test_parse_range(text, expected):
     assert parse_range(text) == expected
+
+
+def test_when_closed_key_2_texts_the_scheduling_number(tmp_path, monkeypatch):
+    from conftest import ACCOUNT, CALLER, TOKEN
+    from fake_twilio import FakeTwilio
+
+    path = tmp_path / "menus.yaml"
+    path.write_text(WITH_HOURS)
+    monkeypatch.setattr(voice, "_now", lambda: utc(2026, 11, 28, 15, 0))  # Saturday
+    with FakeTwilio(ACCOUNT, TOKEN) as twilio:
+        env = environment(IVR_MENUS_FILE=str(path), TWILIO_API_BASE_URL=twilio.base_url,
+                          IVR_DATABASE=str(tmp_path / "db.sqlite3"))
+        call = Call(create_app(env).test_client())
+        call.start()
+        call.press("0")
+        assert "To get the number by text message, press 2." in call.heard
+        call.press("2")
+        [sent] = twilio.requests
+    assert sent.form["To"] == CALLER
+    assert sent.form["Body"] == "To make an appointment with the Spasticity Clinic, call (502) 635-6397."
+    assert call.heard.startswith("I have sent it to the phone you are calling from. Our scheduling team "
+                                 "is closed right now.")
