@@ -165,10 +165,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env() -> dict[str, str]:
-    """The environment every server gets: the bench token and menu file, no stray IVR_ settings."""
+def server_env(data_dir: Path) -> dict[str, str]:
+    """The environment every server gets: the bench token, account and menu file, a database in
+    `data_dir`, the API on a closed local port (nothing is sent), and no stray IVR_ settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
-    env.update(TWILIO_AUTH_TOKEN=TOKEN, IVR_MENUS_FILE=str(REPO / "menus.yaml"))
+    env.update(TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+               TWILIO_API_BASE_URL="http://127.0.0.1:9", IVR_MENUS_FILE=str(REPO / "menus.yaml"),
+               IVR_DATABASE=str(data_dir / "bench.sqlite3"))
     return env
 
 
@@ -179,7 +182,7 @@ def gunicorn(app_spec: str, log_dir: Path) -> Iterator[tuple[int, int]]:
     log_path = log_dir / f"gunicorn-{port}.log"
     with open(log_path, "wb") as log:
         # Own session: Ctrl-C reaches only this script, which then stops the server in order.
-        proc = subprocess.Popen(procfile_command(app_spec, port), cwd=REPO, env=server_env(),
+        proc = subprocess.Popen(procfile_command(app_spec, port), cwd=REPO, env=server_env(log_dir),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_listening(proc, port, log_path)
