@@ -160,6 +160,15 @@ class Texter:
 
 
 @pytest.fixture
+def twilio():
+    """A local fake of Twilio's Messages API for the real twilio client to talk to."""
+    from fake_twilio import FakeTwilio
+
+    with FakeTwilio(ACCOUNT, TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
 def call(client):
     return Call(client)
 

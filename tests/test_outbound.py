@@ -7,21 +7,16 @@ import socket
 import time
 
 import pytest
-from fake_twilio import FakeTwilio
+from conftest import ACCOUNT, CALLER, CLINIC, TOKEN
 
 from ivr.outbound import SendOutcome, TextSender
 
-ACCOUNT = "AC" + "0123456789abcdef" * 2
-TOKEN = "fake-auth-token-fedcba9876543210"
-CALLER = "+15025550123"
-CLINIC = "+15025550100"
 BODY = "Oral baclofen relaxes tight muscles. Scheduling: (502) 635-6397."
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        yield fake
+def fake(twilio):
+    return twilio
 
 
 @pytest.fixture

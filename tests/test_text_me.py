@@ -8,7 +8,6 @@ import logging
 
 import pytest
 from conftest import ACCOUNT, CALLER, CLINIC, MENUS, TOKEN, Call, Texter, environment
-from fake_twilio import FakeTwilio
 
 from ivr import create_app
 from ivr.menus import load_menus
@@ -16,12 +15,6 @@ from ivr.settings import StartupError
 
 MENU = load_menus(MENUS)
 SENT = "I have sent it to the phone you are calling from."
-
-
-@pytest.fixture
-def twilio():
-    with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        yield fake
 
 
 @pytest.fixture
