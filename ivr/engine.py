@@ -149,6 +149,8 @@ def texted_summary(menu: Menu, node_id: str) -> str:
 
 def _offers_text(menu: Menu, node: Node) -> bool:
     # A summary, or the scheduling number while the line is closed.
+    if node.type == "transfer" and not menu.phrases.get("text_number_key"):
+        return False
     return node.type in ("summary", "transfer") and all(menu.phrases.get(p) for p in TEXT_PHRASES)
 
 
@@ -160,13 +162,20 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
     words = normalise(speech)
     sure = confidence is None or confidence >= SPEECH_CONFIDENCE
     node = menu.nodes.get(node_id)
-    if node is None:
-        target = menu.matcher.match(speech) if sure else None
+    if node is None:  # the line's own messages (scheduling unavailable or closed), or a stale URL
+        own = node_id in (UNAVAILABLE, CLOSED)
+        if not own:
+            return enter(menu, menu.start)
+        if sure and words in schema.REPEAT_WORDS:
+            return closed(menu) if node_id == CLOSED else _unavailable(menu, 0)
+        if sure and (words in schema.MENU_WORDS or words in schema.BACK_WORDS):
+            return enter(menu, menu.start)
+        target = menu.matcher.match(speech) if sure and words else None
         if target == menu.operator:
             return transfer(menu)
-        if node_id in (UNAVAILABLE, CLOSED):
-            return _own_node_retry(menu, node_id, tries, "not_understood")
-        return enter(menu, menu.start)
+        if target is not None:
+            return enter(menu, target)
+        return _own_node_retry(menu, node_id, tries, "not_understood")
     if sure and words:
         if words in schema.MENU_WORDS:
             return enter(menu, menu.start)
@@ -257,7 +266,9 @@ def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0) -> Turn:
     """Instead of a transfer while the scheduling line is closed: its hours and its number."""
     text = spoken(menu, menu.phrases["closed"], hours=describe_week(menu.hours),
                   number=for_speaking(menu.operator_number))
-    return Turn(say=say, prompt=(text, spoken(menu, menu.phrases["closed_keys"])),
+    offer = (spoken(menu, menu.phrases["text_number_key"]),) \
+        if _offers_text(menu, menu.nodes[menu.operator]) else ()
+    return Turn(say=say, prompt=(text, *offer, spoken(menu, menu.phrases["closed_keys"])),
                 gather=Gather(CLOSED, tries))
 
 

@@ -320,6 +320,16 @@ class _Builder:
                            "write dates as 2026-12-25", fallback=raw)
         return frozenset(days)
 
+    def check_texting_phrases(self, phrases, raw) -> None:
+        """Texting is offered with all of its phrases or none: a half-written set would switch it off."""
+        names = ("text_me_key", "text_sent", "text_already_sent", "text_not_possible", "text_opted_out",
+                 "text_not_sent")
+        given = [n for n in names if phrases.get(n)]
+        if given and len(given) < len(names):
+            missing = ", ".join(n for n in names if n not in given)
+            self.error(raw, f"texting needs every text_ phrase; missing: {missing}",
+                       "add them, or remove all the text_ phrases to stop offering texts")
+
     def opening_hours(self, raw, phrases) -> hours.Hours | None:
         """The hours section, checked, or None when the line is always open."""
         if raw is None:
@@ -384,6 +394,7 @@ class _Builder:
         phrases = self.section(doc.get("phrases"), schema.PHRASES, "phrases", doc)
         nodes = self.nodes(doc.get("nodes"), doc, phones)
         pronunciations = self.pronunciations(doc.get("pronunciations"), line["language"])
+        self.check_texting_phrases(phrases, doc.get("phrases"))
         opening_hours = self.opening_hours(doc.get("hours"), phrases)
 
         self.check_call(call, doc.get("call"), nodes)

@@ -65,6 +65,8 @@ PHRASES = {
     "voice_error": Field("text", "Said when something went wrong inside the line, before the transfer."),
     "text_me_key": Field("text", "Said after a summary: how to get it by text message (key 1). Leave it "
                                  "out to not offer texts.", required=False),
+    "text_number_key": Field("text", "Said in the closed message: how to get the number by text (key 2).",
+                             required=False),
     "text_sent": Field("text", "Said when the summary was sent by text.", required=False),
     "text_already_sent": Field("text", "Said when this summary was already texted during this call.",
                                required=False),

@@ -193,8 +193,10 @@ class SqliteStore:
         send; call release_text if the send then fails. `now` is time.time() (a parameter for tests).
         """
         caller_hash = self._hash(caller)
-        connection = self._connection()
+        # Which summary a family asked for is theirs: the call and node are kept only as a hash too.
+        call_sid, node = self._hash(f"{call_sid}/{node}"), ""
         try:
+            connection = self._connection()
             # IMMEDIATE takes the write lock before reading, so two workers cannot both read
             # "not sent yet" and both send: the second waits (busy timeout), then sees the first's row.
             connection.execute("BEGIN IMMEDIATE")
@@ -232,7 +234,7 @@ class SqliteStore:
     def release_text(self, caller: str, call_sid: str, node: str) -> None:
         """Undo a reservation whose send then failed, so it does not use up the caller's allowance."""
         self._write("DELETE FROM texts WHERE call_sid = ? AND node = ? AND caller_hash = ?",
-                    (call_sid, node, self._hash(caller)))
+                    (self._hash(f"{call_sid}/{node}"), "", self._hash(caller)))
 
     def close(self) -> None:
         """Close every connection this process opened through this store (it reopens if used again)."""

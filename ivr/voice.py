@@ -49,6 +49,7 @@ def _answer(turn: Turn, menu: Menu) -> Response:
     if turn.dial and menu.hours is not None and not menu.hours.is_open(_now()):
         # The engine is pure and knows no clock; whether the line is open is decided here, per call.
         turn = engine.instead_of_transfer(menu, turn)
+        log.info("call %s: scheduling is closed; hours and number given instead", _sid())
     prefix = current_line().settings.public_base_url or request.script_root
     # Only a transfer depends on who is calling; every other document is the same for every caller.
     caller_id = _caller_id() if turn.dial else None
@@ -122,9 +123,9 @@ def _text_summary(menu: Menu, node: str) -> str:
         result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
         if result.status == "opted_out":  # Twilio knows of a STOP we never saw
             line.store.opt_out(caller)
-        if not result.sent and result.status != "failed":
-            # Refused for sure: it should not count against the caller's allowance. A "failed" send
-            # may still have gone out, so it keeps counting rather than risk a second copy.
+        if not result.sent and result.code is not None:
+            # Twilio refused it for sure: it should not count against the caller's allowance. A send
+            # that timed out may still have gone out, so it keeps counting rather than risk a copy.
             line.store.release_text(caller, call, node)
     except StoreError:
         log.exception("call %s: the store failed; no text sent", call)

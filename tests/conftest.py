@@ -23,6 +23,17 @@ CALLER = "+15025550123"
 SCHEDULING = "+15026356397"
 
 
+def without_texting(menus_text: str) -> str:
+    """A menu file's text with every text_ phrase (and its continuation lines) removed."""
+    kept, dropping = [], False
+    for line in menus_text.splitlines(keepends=True):
+        if line.startswith("  ") and not line.startswith("    "):
+            dropping = line.startswith("  text_")
+        if not dropping:
+            kept.append(line)
+    return "".join(kept)
+
+
 def sid(prefix: str) -> str:
     """A Twilio-shaped SID: two letters and 32 hex digits."""
     return prefix + secrets.token_hex(16)

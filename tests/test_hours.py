@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 
 import pytest
-from conftest import MENUS, SCHEDULING, SHIPPED_MENUS, Call, environment
+from conftest import MENUS, SCHEDULING, SHIPPED_MENUS, Call, environment, without_texting
 
 from ivr import create_app, voice
 from ivr.hours import describe_opening, describe_week, parse_range, zone
@@ -172,3 +172,23 @@ def test_when_closed_key_2_texts_the_scheduling_number(tmp_path, monkeypatch):
     assert sent.form["Body"] == "To make an appointment with the Spasticity Clinic, call (502) 635-6397."
     assert call.heard.startswith("I have sent it to the phone you are calling from. Our scheduling team "
                                  "is closed right now.")
+
+
+@pytest.mark.parametrize("said,heard", [("main menu", "To hear about oral baclofen, press 1."),
+                                        ("repeat", "closed right now"),
+                                        ("pump", "medication pump")])
+def test_speech_at_the_closed_message_is_understood(tmp_path, monkeypatch, said, heard):
+    call = call_at(tmp_path, monkeypatch, utc(2026, 11, 28, 15, 0))  # Saturday
+    call.press("0")
+    call._post(call.gather.get("action"), SpeechResult=said, Confidence="0.9")
+    assert heard in call.heard
+
+
+def test_without_texting_the_closed_message_does_not_offer_it(tmp_path, monkeypatch):
+    path = tmp_path / "menus.yaml"
+    path.write_text(without_texting(WITH_HOURS))
+    monkeypatch.setattr(voice, "_now", lambda: utc(2026, 11, 28, 15, 0))
+    call = Call(create_app(environment(IVR_MENUS_FILE=str(path))).test_client())
+    call.start()
+    call.press("0")
+    assert "closed right now" in call.heard and "text message" not in call.heard

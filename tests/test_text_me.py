@@ -7,7 +7,7 @@ import io
 import logging
 
 import pytest
-from conftest import ACCOUNT, CALLER, CLINIC, MENUS, TOKEN, Call, Texter, environment
+from conftest import ACCOUNT, CALLER, CLINIC, MENUS, TOKEN, Call, Texter, environment, without_texting
 
 from ivr import create_app
 from ivr.menus import load_menus
@@ -54,7 +54,7 @@ def test_the_same_summary_is_texted_once_a_call(client, twilio):
     call = at_summary(client)
     call.press("1")
     call.press("1")
-    assert call.heard.startswith("I have already sent you that one during this call.")
+    assert call.heard.startswith("I have already tried to send you that one during this call.")
     assert len(twilio.requests) == 1
 
 
@@ -159,7 +159,7 @@ def test_sending_logs_no_number_and_no_text(client, twilio):
 
 def test_without_the_phrase_key_1_is_not_offered(tmp_path, twilio):
     path = tmp_path / "menus.yaml"
-    path.write_text(MENUS.read_text().replace("  text_me_key: To get this by text message, press 1.\n", ""))
+    path.write_text(without_texting(MENUS.read_text()))
     call = at_summary(create_app(environment(IVR_MENUS_FILE=str(path),
                                              TWILIO_API_BASE_URL=twilio.base_url)).test_client())
     assert "text message" not in call.heard
@@ -170,3 +170,31 @@ def test_without_the_phrase_key_1_is_not_offered(tmp_path, twilio):
 def test_offering_texts_without_an_account_sid_stops_the_start():
     with pytest.raises(StartupError, match="TWILIO_ACCOUNT_SID"):
         create_app(environment(TWILIO_ACCOUNT_SID=""))
+
+
+@pytest.mark.parametrize("code,status", [(20429, 429), (21606, 400), (30007, 400)])
+def test_any_definite_refusal_leaves_the_summary_and_the_allowance_free(client, twilio, code, status):
+    twilio.refuse(code, status)
+    call = at_summary(client)
+    call.press("1")
+    assert call.heard.startswith("Sorry, I could not send the text just now.")
+    call.press("1")
+    assert call.heard.startswith(SENT)
+    assert len(twilio.requests) == 2
+
+
+def test_half_the_texting_phrases_is_a_mistake_not_a_silent_switch_off():
+    from ivr.menus import parse_menus
+    from ivr.yaml_strict import MenuFileError
+
+    with pytest.raises(MenuFileError, match="texting needs every text_ phrase; missing: text_sent"):
+        parse_menus(MENUS.read_text().replace("  text_sent: I have sent it to the phone you are calling "
+                                              "from.\n", ""))
+
+
+def test_two_calls_get_the_same_summary_texted_each(client, twilio):
+    for _ in range(2):
+        call = at_summary(client)
+        call.press("1")
+        assert call.heard.startswith(SENT)
+    assert len(twilio.requests) == 2  # the engine's answers are cached; the sending never is
