@@ -264,6 +264,8 @@ def speech_hints(menu: Menu) -> tuple[str, ...]:
 
 def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0) -> Turn:
     """Instead of a transfer while the scheduling line is closed: its hours and its number."""
+    if menu.hours is None:  # hours were taken out of menus.yaml during the call: always open now
+        return transfer(menu, say)
     text = spoken(menu, menu.phrases["closed"], hours=describe_week(menu.hours),
                   number=for_speaking(menu.operator_number))
     offer = (spoken(menu, menu.phrases["text_number_key"]),) \

@@ -163,3 +163,9 @@ def test_a_worker_started_later_serves_the_newest_good_version_not_the_first(tmp
     assert recycled_worker.menu.nodes["casting"].text.startswith("Casting, version two,")
     assert first_worker.menu.nodes["casting"].text.startswith("Casting, version two,")
     assert recycled_worker.status().last_error is not None
+
+
+def test_a_caller_at_the_closed_message_when_hours_are_removed_is_put_through(clinic):
+    call = Call(clinic.client)
+    call._post("/voice/_closed/silence?tries=0")
+    assert call.dial is not None and call.dial.find("Number").text == "+15026356397"
