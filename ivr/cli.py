@@ -80,10 +80,12 @@ def _check(args) -> int:
     menu = load_menus(args.path)
     problems = [*menu.warnings, *lint(menu)]
     if args.walk:
-        report = walk(menu)
-        problems += report.problems
-        if args.format == "text":
-            print(f"walked {report.states} states in {report.steps} steps", file=sys.stderr)
+        for one in (menu, *menu.translations.values()):
+            report = walk(one)
+            problems += report.problems
+            if args.format == "text":
+                print(f"walked {report.states} states in {report.steps} steps ({one.language})",
+                      file=sys.stderr)
     problems.sort(key=lambda p: (p.line, p.col))
     _print_problems(problems, args.format)
     return 1 if any(p.severity == "error" for p in problems) else 0

@@ -51,6 +51,8 @@ class Turn:
     dial: str | None = None  # E.164 number to put the caller through to
     hangup: bool = False
     send_text: str | None = None  # the node whose summary the caller asked to get by text
+    offers: tuple[tuple[str, str, str], ...] = ()  # (language, voice, sentence) said before the prompt
+    switch_language: str | None = None  # the caller chose this language: start again in it
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,46 @@ def start_call(menu: Menu) -> Turn:
         say=(spoken(menu, menu.greeting), spoken(menu, menu.emergency)),
         prompt=tuple(prompt),
         gather=Gather(first.id),
+        offers=menu.offers,
     )
+
+
+def translation(menu: Menu, language: str | None) -> Menu:
+    """The line in `language` (a code such as es-US), or `menu` itself when it has no such translation."""
+    return menu.translations.get(language or "", menu)
+
+
+def language_choice(menu: Menu, body: str) -> str | None:
+    """The language a text asks for (ESPAÑOL, SPANISH, ENGLISH), as a code of this line, or None."""
+    return _language_code(menu, schema.LANGUAGE_WORDS.get(normalise(body)))
+
+
+def help_language(menu: Menu, body: str) -> str | None:
+    """The language of a help word that implies one (AYUDA: Spanish), as a code of this line."""
+    return _language_code(menu, schema.HELP_LANGUAGES.get(normalise(body)))
+
+
+def _language_code(menu: Menu, wanted: str | None) -> str | None:
+    if wanted is None:
+        return None
+    if menu.language.startswith(wanted):
+        return menu.language
+    return next((code for code in menu.translations if code.startswith(wanted)), None)
+
+
+def text_turn(menu: Menu, body: str, language: str | None, last_menu: str | None) -> tuple[Reply, str | None]:
+    """One text of a conversation held in `language` (None: the line's first): the reply, and the
+    conversation's language afterwards (ESPAÑOL and ENGLISH switch it; AYUDA answers in Spanish)."""
+    chosen = language_choice(menu, body)
+    if chosen is not None:
+        return menu_reply(translation(menu, chosen)), chosen
+    current = translation(menu, help_language(menu, body) or language)
+    return text_in(current, body, last_menu), language
+
+
+def menu_reply(menu: Menu) -> Reply:
+    """The texted first menu of `menu`."""
+    return _menu_reply(menu, menu.start)
 
 
 def enter(menu: Menu, node_id: str, say: tuple[str, ...] = ()) -> Turn:
@@ -121,6 +162,8 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
         return silence(menu, node_id, tries)
     if digits == schema.OPERATOR_KEY:
         return transfer(menu)
+    if digits == schema.LANGUAGE_KEY and node.id == menu.start and menu.translations:
+        return Turn(switch_language=next(iter(menu.translations)))
     if digits == schema.BACK_KEY:
         return enter(menu, node.parent or menu.start)
     if digits == schema.REPEAT_KEY:
@@ -266,7 +309,7 @@ def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0) -> Turn:
     """Instead of a transfer while the scheduling line is closed: its hours and its number."""
     if menu.hours is None:  # hours were taken out of menus.yaml during the call: always open now
         return transfer(menu, say)
-    text = spoken(menu, menu.phrases["closed"], hours=describe_week(menu.hours),
+    text = spoken(menu, menu.phrases["closed"], hours=describe_week(menu.hours, menu.language),
                   number=for_speaking(menu.operator_number))
     offer = (spoken(menu, menu.phrases["text_number_key"]),) \
         if _offers_text(menu, menu.nodes[menu.operator]) else ()

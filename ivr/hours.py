@@ -73,22 +73,53 @@ def spoken_time(moment: time) -> str:
     return f"{hour}{minutes} {'AM' if moment.hour < 12 else 'PM'}"
 
 
-def describe_week(hours: Hours) -> str:
-    """The weekly hours in words, grouping days with the same hours: "Monday to Friday, 8 AM to 5 PM"."""
-    groups: list[tuple[int, int, tuple]] = []
-    for index, ranges in enumerate(hours.weekly):
-        if groups and groups[-1][2] == ranges and groups[-1][1] == index - 1:
-            groups[-1] = (groups[-1][0], index, ranges)
-        else:
-            groups.append((index, index, ranges))
+_SPANISH_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+
+
+def describe_week(hours: Hours, language: str = "en-US") -> str:
+    """The weekly hours in words, grouping days with the same hours: "Monday to Friday, 8 AM to 5 PM"
+    (in Spanish for an es language: "lunes a viernes, de 8 a. m. a 5 p. m.")."""
+    if language.startswith("es"):
+        return _describe_week_in_spanish(hours)
     parts = []
-    for first, last, ranges in groups:
+    for first, last, ranges in _groups(hours):
         if not ranges:
             continue
         days = DAYS[first].title() if first == last else f"{DAYS[first].title()} to {DAYS[last].title()}"
         times = " and ".join(f"{spoken_time(a)} to {spoken_time(b)}" for a, b in ranges)
         parts.append(f"{days}, {times}")
     return "; ".join(parts)
+
+
+def _describe_week_in_spanish(hours: Hours) -> str:
+    def said(moment: time) -> str:
+        if moment == time(12, 0):
+            return "mediodía"
+        if moment in (time(0, 0), time.max):
+            return "medianoche"
+        hour = moment.hour % 12 or 12
+        minutes = f":{moment.minute:02d}" if moment.minute else ""
+        return f"{hour}{minutes} {'a. m.' if moment.hour < 12 else 'p. m.'}"
+
+    parts = []
+    for first, last, ranges in _groups(hours):
+        if ranges:
+            days = _SPANISH_DAYS[first]
+            if first != last:
+                days += f" a {_SPANISH_DAYS[last]}"
+            parts.append(f"{days}, " + " y ".join(f"de {said(a)} a {said(b)}" for a, b in ranges))
+    return "; ".join(parts)
+
+
+def _groups(hours: Hours) -> list[tuple[int, int, tuple]]:
+    """Runs of consecutive weekdays with the same hours: (first day, last day, ranges)."""
+    groups: list[tuple[int, int, tuple]] = []
+    for index, ranges in enumerate(hours.weekly):
+        if groups and groups[-1][2] == ranges and groups[-1][1] == index - 1:
+            groups[-1] = (groups[-1][0], index, ranges)
+        else:
+            groups.append((index, index, ranges))
+    return groups
 
 
 def describe_opening(opening: datetime | None, now: datetime) -> str:

@@ -142,6 +142,17 @@ def _pronunciations(description: str) -> dict:
             "patternProperties": {"^[a-z]{2}(-[A-Z]{2})?$": words}, "additionalProperties": False}
 
 
+def _languages(description: str) -> dict:
+    """Language code -> the translation: its voice, offer, and the same sections' texts."""
+    keys = {name: {"type": "object"} for name in ("call", "phrases", "nodes", "pronunciations")}
+    keys.update({"voice": {"type": "string", "minLength": 1}, "offer": {"type": "string", "minLength": 1},
+                 "name": {"type": "string", "minLength": 1}})
+    one = {"type": "object", "properties": keys, "additionalProperties": False,
+           "required": [k for k, needed in schema.LANGUAGE_KEYS.items() if needed]}
+    return {"description": description, "type": "object",
+            "patternProperties": {"^[a-z]{2}(-[A-Z]{2})?$": one}, "additionalProperties": False}
+
+
 def menu_json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of menus.yaml, built from the data in ivr/schema.py."""
     properties: dict = {}
@@ -158,6 +169,8 @@ def menu_json_schema() -> dict:
             properties[section] = _named(shape, _node("A menu, summary or transfer."))
         elif section == "pronunciations":
             properties[section] = _pronunciations(shape)
+        elif section == "languages":
+            properties[section] = _languages(shape)
         else:
             raise ValueError(f"no JSON Schema for the section {section!r}")
     return {

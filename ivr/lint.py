@@ -25,9 +25,11 @@ _SYMBOL_WORDS = {"&": "and", "/": "or", "%": "percent", "+": "and", "@": "at", "
 
 
 def lint(menu: Menu) -> list[Problem]:
-    """Every warning for `menu`, besides the ones the loader already found, in file order."""
+    """Every warning for `menu` and its translations, besides the loader's, in file order."""
     found = (list(_sms_warnings(menu)) + list(_spoken_warnings(menu)) + list(_voice_text_warnings(menu))
              + list(_pronunciation_warnings(menu)))
+    for translated in menu.translations.values():
+        found += lint(translated)
     return sorted(found, key=lambda p: (p.line, p.col))
 
 
@@ -47,19 +49,20 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
                 yield _warning(menu, path, f"{where} is not a plain text character; it is sent as "
                                            f"{_quoted(swap)}",
                                f"type {_quoted(swap)} instead, so what you see is what families get")
-            else:
+            elif not menu.is_translation:  # accented Spanish needs UCS-2; the segment count still counts
                 yield _warning(menu, path, f"{where} forces the whole text into UCS-2, which fits 70 "
                                            "characters a message instead of 160",
                                "use a plain character if one will do")
+    # Texts in a second language (Spanish: á, í, ó, ú force UCS-2) may take one message more.
+    limit = SMS_MAX_SEGMENTS + 1 if menu.is_translation else SMS_MAX_SEGMENTS
     for source, reply in engine.sms_replies_for_review(menu):
         encoding = gsm.encoding_of(reply)
-        if encoding.segments > SMS_MAX_SEGMENTS:
+        if encoding.segments > limit:
             path = f"{source}.text" if source.startswith("nodes.") else source
             yield _warning(menu, path, f"the text reply for {source.split('.')[1]} takes "
                                        f"{encoding.segments} messages ({encoding.units} characters "
                                        f"in {encoding.name})",
-                           f"shorten it to fit {SMS_MAX_SEGMENTS} messages ({SMS_MAX_SEGMENTS * 153} "
-                           "plain characters, footer included)")
+                           f"shorten it to fit {limit} messages, footer included")
 
 
 def _around(text: str, position: int) -> str:

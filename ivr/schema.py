@@ -142,8 +142,17 @@ TOP = {
     "nodes": "Every menu, summary and transfer of the line, by id (lower-case letters, digits, _).",
     "pronunciations": PRONUNCIATIONS_HELP,
     "hours": HOURS,
+    "languages": (
+        "Other languages the line speaks, such as es-US: their voice, the offer said at the start of "
+        "every call, and a translation of every greeting, phrase and node text (and keywords)."),
 }
-OPTIONAL_SECTIONS = ("pronunciations", "hours")
+OPTIONAL_SECTIONS = ("pronunciations", "hours", "languages")
+# The keys of one language under languages:, and which of them are required.
+LANGUAGE_KEYS = {"voice": True, "offer": True, "name": False, "call": True, "phrases": True, "nodes": True,
+                 "pronunciations": False}
+# The text fields a translation must give wherever the first language has them.
+TRANSLATED_CALL = ("greeting", "emergency")
+TRANSLATED_NODE = ("title", "label", "say", "text", "keywords")
 
 # Words text-to-speech voices are known to get wrong: using one with no pronunciation is a warning.
 MEDICAL_WORDS = ("baclofen", "intrathecal", "rhizotomy", "botulinum", "spasticity", "contracture",
@@ -156,9 +165,15 @@ RESERVED_KEYS = (OPERATOR_KEY, BACK_KEY, REPEAT_KEY, "#")
 # Whole-message words Twilio's opt-out handling owns; the line never claims them as keywords.
 OPT_OUT_WORDS = ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
 OPT_IN_WORDS = ("start", "yes", "unstop")
-HELP_WORDS = ("help", "info")
-MENU_WORDS = ("menu", "hi", "hello", "hey", "hola", "options", "main menu")
-BACK_WORDS = ("back", "go back")
-REPEAT_WORDS = ("repeat", "again", "say again", "repeat that")
-LINE_WORDS = MENU_WORDS + BACK_WORDS + REPEAT_WORDS  # words the line answers itself, everywhere
+HELP_WORDS = ("help", "info", "ayuda")
+MENU_WORDS = ("menu", "hi", "hello", "hey", "hola", "options", "main menu", "menu principal")
+BACK_WORDS = ("back", "go back", "regresar", "atras")
+REPEAT_WORDS = ("repeat", "again", "say again", "repeat that", "repetir", "otra vez")
+# Texted words that switch the conversation's language ("ESPAÑOL" arrives here as "espanol").
+LANGUAGE_WORDS = {"espanol": "es", "spanish": "es", "english": "en", "ingles": "en"}
+# Help words that also say which language the answer should be in.
+HELP_LANGUAGES = {"ayuda": "es"}
+LINE_WORDS = MENU_WORDS + BACK_WORDS + REPEAT_WORDS + tuple(LANGUAGE_WORDS)  # answered by the line itself
+# At the start of a call: switch to the second language.
+LANGUAGE_KEY = "8"
 CARRIER_WORDS = OPT_OUT_WORDS + OPT_IN_WORDS + HELP_WORDS

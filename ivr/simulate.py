@@ -33,6 +33,11 @@ def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
             out(f"[the line texts the summary of '{turn.send_text}' to the caller's phone]")
             turn = engine.text_result(menu, turn.send_text, "sent")
             continue
+        if turn.switch_language:
+            menu = engine.translation(menu, turn.switch_language)
+            out(f"[the call goes on in {menu.language}]")
+            turn = engine.enter(menu, menu.start)
+            continue
         if turn.dial:
             entry = _next(inputs, out, "[the caller is on the line to scheduling]")
             if entry is None:
@@ -81,10 +86,10 @@ def _show_turn(menu: Menu, turn: Turn, out: Callable[[str], None]) -> None:
 def texts(menu: Menu, bodies: Iterable[str], out: Callable[[str], None]) -> None:
     """A text conversation: each body is one text from the family; the menu they were last shown
     is remembered as Twilio's conversation cookie remembers it."""
-    last_menu = None
+    last_menu = language = None
     for body in bodies:
         out(f"FAMILY: {body}")
-        reply = engine.text_in(menu, body, last_menu)
+        reply, language = engine.text_turn(menu, body, language, last_menu)
         last_menu = reply.menu
         if reply.text is None:
             out("LINE: (no reply: Twilio's opt-out handling answers this word)")

@@ -25,10 +25,11 @@ log = logging.getLogger("ivr")
 # menu a texter was last shown lives in Flask's signed session cookie: no store, any worker answers.
 # Only a menu other than the first is kept; without a cookie, numbers mean the first menu's choices.
 MENU_KEY = "menu"
+LANGUAGE_KEY = "lang"  # kept only when the texter chose a language other than the line's first
 
 
 @lru_cache(maxsize=4096)
-def _reply(step, menu: Menu, *args) -> Reply:
+def _reply(step, menu: Menu, *args):
     # The engine is a pure function of the menu and the text: work each answer out once per menu.
     return step(menu, *args)
 
@@ -50,10 +51,14 @@ def incoming() -> Response:
         # would only confuse the family.
         return _answer(Reply(None, None))
     menu = current_line().menu
-    last_menu = session.get(MENU_KEY)
-    if not isinstance(last_menu, str):  # only our own signed cookie gets here, but be strict anyway
-        last_menu = None
-    reply = _reply(engine.text_in, menu, request.form.get("Body", ""), last_menu)
+    # Only our own signed cookie gets here, but be strict about what it holds anyway.
+    language, last_menu = (value if isinstance(value, str) else None
+                           for value in (session.get(LANGUAGE_KEY), session.get(MENU_KEY)))
+    reply, now_in = _reply(engine.text_turn, menu, request.form.get("Body", ""), language, last_menu)
+    if now_in in (None, menu.language):
+        session.pop(LANGUAGE_KEY, None)
+    else:
+        session[LANGUAGE_KEY] = now_in
     if reply.menu == menu.start:
         session.pop(MENU_KEY, None)
     elif reply.menu:
@@ -90,4 +95,6 @@ def failed(error: Exception):
     if isinstance(error, HTTPException):
         return error
     log.exception("text %s: SMS webhook failed", request.form.get("MessageSid", "-")[:40])
-    return _answer(engine.text_failed(current_line().menu))
+    language = session.get(LANGUAGE_KEY)
+    menu = engine.translation(current_line().menu, language if isinstance(language, str) else None)
+    return _answer(engine.text_failed(menu))

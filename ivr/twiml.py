@@ -29,6 +29,8 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
             action=urls.keys(turn.gather),
             method="POST",
         ) as gather:
+            for language, voice, sentence in turn.offers:  # in the other language's own voice
+                gather.say(sentence, voice=voice, language=language)
             if turn.prompt:
                 _say(gather, " ".join(turn.prompt), menu)
         # Reached only when the caller pressed nothing before the timeout.
@@ -80,12 +82,15 @@ class Urls:
     relative address, Twilio resolves it against the address it just requested.
     """
 
-    def __init__(self, prefix: str, url_for: Callable[..., str], script_root: str = ""):
+    def __init__(self, prefix: str, url_for: Callable[..., str], script_root: str = "", language: str = ""):
         self._prefix = prefix
         self._url_for = url_for
         self._script_root = script_root
+        self._language = language  # the call's language, when it is not the line's first one
 
     def _url(self, endpoint: str, **values) -> str:
+        if self._language:
+            values["lang"] = self._language
         # url_for puts the script root in front; the prefix (public base or that root) replaces it.
         return self._prefix + self._url_for(endpoint, **values).removeprefix(self._script_root)
 

@@ -36,7 +36,13 @@ def _turn(step, menu: Menu, *args) -> Turn:
 
 @lru_cache(maxsize=4096)
 def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None) -> str:
-    return render(turn, menu, Urls(prefix, url_for, request.script_root), caller_id)
+    language = menu.language if menu.is_translation else ""
+    return render(turn, menu, Urls(prefix, url_for, request.script_root, language), caller_id)
+
+
+def _menu() -> Menu:
+    """The menu in the call's language (from the URL; the line's first language without one)."""
+    return engine.translation(current_line().menu, request.args.get("lang"))
 
 
 def _now() -> datetime:
@@ -83,14 +89,14 @@ def _known(menu: Menu, node: str) -> str:
 def incoming() -> Response:
     """A call comes in: greeting, emergency notice, main menu."""
     log.debug("call %s started", _sid())
-    menu = current_line().menu
+    menu = _menu()
     return _answer(_turn(engine.start_call, menu), menu)
 
 
 @bp.post("/<node>")
 def keys(node: str) -> Response:
     """The caller pressed a key or said something (Gather action)."""
-    menu = current_line().menu
+    menu = _menu()
     digits = request.form.get("Digits", "").strip()
     speech = request.form.get("SpeechResult", "").strip()[:200]
     if speech and not digits:
@@ -100,6 +106,9 @@ def keys(node: str) -> Response:
         _log_step(turn, "speech at %s", _known(menu, node))
     else:
         turn = _turn(engine.press, menu, node, digits, _tries())
+        if turn.switch_language:  # the caller chose Spanish: the rest of the call is in it
+            menu = engine.translation(menu, turn.switch_language)
+            turn = _turn(engine.enter, menu, menu.start)
         if turn.send_text:
             turn = engine.text_result(menu, turn.send_text, _text_summary(menu, turn.send_text))
         _log_step(turn, "key at %s", _known(menu, node))
@@ -138,7 +147,7 @@ def _text_summary(menu: Menu, node: str) -> str:
 @bp.post("/<node>/silence")
 def silence(node: str) -> Response:
     """The caller pressed nothing before the Gather timed out."""
-    menu = current_line().menu
+    menu = _menu()
     turn = _turn(engine.silence, menu, node, _tries())
     _log_step(turn, "no input at %s", _known(menu, node))
     return _answer(turn, menu)
@@ -149,7 +158,7 @@ def dial_ended() -> Response:
     """The transfer to scheduling ended (Dial action), with DialCallStatus."""
     status = request.form.get("DialCallStatus", "")[:20]
     log.info("call %s transfer ended: %s", _sid(), status if status.isascii() else "(unreadable)")
-    menu = current_line().menu
+    menu = _menu()
     return _answer(_turn(engine.dial_ended, menu, status), menu)
 
 
@@ -167,7 +176,7 @@ def failed(error: Exception):
     if isinstance(error, HTTPException):
         return error
     log.exception("call %s: voice webhook failed at %s", _sid(), request.path[:80])
-    menu = current_line().menu
+    menu = _menu()
     try:
         return _answer(engine.failed(menu), menu)
     except Exception:  # the menu itself is unusable: a fixed apology and the number

@@ -42,7 +42,8 @@ def walk(menu: Menu) -> WalkReport:
         except Exception as exc:  # an error is exactly what the walk is for
             report.problems.append(_problem(menu, origin, f"the engine failed: {exc!r}"))
             continue
-        if not (turn.say or turn.prompt or turn.dial or turn.hangup or turn.send_text):
+        acts = turn.dial or turn.hangup or turn.send_text or turn.switch_language
+        if not (turn.say or turn.prompt or acts):
             report.problems.append(_problem(menu, origin, "a caller is left in silence"))
         for target in _next_states(menu, turn):
             edges.setdefault(origin, set()).add(target)
@@ -65,6 +66,8 @@ def _stepper(menu: Menu, state: Gather, key: str | None):
 def _next_states(menu: Menu, turn: Turn) -> list[Gather | str]:
     if turn.gather is not None:
         return [turn.gather]
+    if turn.switch_language:  # the call goes on in the other language, which is walked on its own
+        return ["end"]
     if turn.send_text:  # every way sending the text can turn out
         return [engine.text_result(menu, turn.send_text, outcome).gather for outcome in engine.TEXT_OUTCOMES]
     if turn.dial:

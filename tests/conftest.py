@@ -23,6 +23,14 @@ CALLER = "+15025550123"
 SCHEDULING = "+15026356397"
 
 
+def english_only(menus_text: str) -> str:
+    """A menu file's text without its languages: section, for tests that change the menu's shape
+    (a translation must follow every node, which is not what they are about)."""
+    start = menus_text.index("\n# The line in Spanish.")
+    end = menus_text.find("\n# When the scheduling line is open.", start)
+    return menus_text[:start] + ("\n" + menus_text[end:] if end != -1 else "\n")
+
+
 def without_texting(menus_text: str) -> str:
     """A menu file's text with every text_ phrase (and its continuation lines) removed."""
     kept, dropping = [], False

@@ -192,3 +192,12 @@ def test_without_texting_the_closed_message_does_not_offer_it(tmp_path, monkeypa
     call.start()
     call.press("0")
     assert "closed right now" in call.heard and "text message" not in call.heard
+
+
+def test_the_closed_message_in_spanish_gives_the_hours_in_spanish(tmp_path, monkeypatch):
+    call = call_at(tmp_path, monkeypatch, utc(2026, 11, 28, 15, 0))  # Saturday
+    call.press("8")
+    call.press("0")
+    assert "lunes a martes, de 8 a. m. a 5 p. m.; miércoles, de 8 a. m. a mediodía y de 1 p. m. a 5 p. m." \
+        in call.heard
+    assert call.gather.get("action").endswith("lang=es-US")

@@ -162,7 +162,7 @@ def test_every_field_of_ivr_schema_is_in_the_json_schema():
     (node,) = props["nodes"]["patternProperties"].values()
     tables = {**{name: (fields, props[name]) for name, fields in SECTIONS.items()},
               "nodes": (schema.NODE, node)}
-    assert set(tables) | {"phones", "pronunciations"} == set(schema.TOP)
+    assert set(tables) | {"phones", "pronunciations", "languages"} == set(schema.TOP)
     for name, (fields, section) in tables.items():
         assert list(section["properties"]) == list(fields), name
         assert section["additionalProperties"] is False

@@ -43,8 +43,8 @@ def assert_listening(call: Call, node: str) -> None:
     gather = call.gather
     assert gather.get("action").split("?")[0] == f"/voice/{node}"
     assert gather.get("numDigits") == "1"
-    assert [child.tag for child in gather] == ["Say"]
-    assert gather.find("Say").get("voice") == "Polly.Joanna-Neural"
+    assert {child.tag for child in gather} == {"Say"}
+    assert gather.findall("Say")[-1].get("voice") == "Polly.Joanna-Neural"
 
 
 def assert_transfer(call: Call, caller_id: str | None = CALLER) -> None:
@@ -69,7 +69,7 @@ def test_call_starts_with_greeting_and_emergency_notice_before_the_menu(call):
 
 def test_main_menu_prompts_are_in_iso_order_without_gaps(call):
     call.start()
-    prompt = said(call.gather.find("Say"))
+    prompt = said(call.gather.findall("Say")[-1])  # after the offer of Spanish, said in Spanish
     keys = [int(k) for k in re.findall(r"press (\d)\.", prompt)]
     assert keys[:4] == [1, 2, 3, 4]
     assert "To hear about oral baclofen, press 1." in prompt
@@ -154,7 +154,7 @@ def test_retry_count_comes_from_menus_yaml(tmp_path):
     assert_transfer(call)
 
 
-@pytest.mark.parametrize("digits", ["5", "8", "#", "12", "*#*#", "x", "99999999999999"])
+@pytest.mark.parametrize("digits", ["5", "6", "#", "12", "*#*#", "x", "99999999999999"])
 def test_a_key_that_means_nothing_says_so_and_repeats_the_menu(call, digits):
     call.start()
     call.press(digits)
