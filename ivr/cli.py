@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from . import simulate
+from . import engine, simulate
 from .diagram import render_diagram
 from .diff import describe_changes
 from .json_schema import schema_text
@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
                                         "clinicians to review and sign off.")
     script.add_argument("path", nargs="?", default=default)
     script.add_argument("--format", choices=("markdown", "html"), default="markdown")
+    script.add_argument("--language", help="the script in another language of the line, such as es-US")
 
     diff = command("diff", _diff, "What a change to menus.yaml changes for callers and texters.")
     diff.add_argument("old")
@@ -116,13 +117,26 @@ def _simulate(args) -> int:
 
 
 def _script(args) -> int:
-    print(render_script(load_menus(args.path), args.format), end="")
+    menu = load_menus(args.path)
+    if args.language and args.language not in menu.translations:
+        print(f"{args.path} has no {args.language} text; it has: "
+              f"{', '.join((menu.language, *menu.translations))}", file=sys.stderr)
+        return 1
+    print(render_script(engine.translation(menu, args.language), args.format), end="")
     return 0
 
 
 def _diff(args) -> int:
     old: Menu = load_menus(args.old)
-    print(describe_changes(old, load_menus(args.new)))
+    new = load_menus(args.new)
+    print(describe_changes(old, new))
+    # What families hear and read in every other language changes too, and is reviewed the same way.
+    for language, translated in new.translations.items():
+        if language in old.translations:
+            print(f"\nIn {language}:")
+            print(describe_changes(old.translations[language], translated))
+        else:
+            print(f"\nNew language: {language}; review it with: ivr script --language {language}")
     return 0
 
 

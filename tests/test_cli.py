@@ -195,3 +195,17 @@ def test_quit_in_a_scripted_conversation_is_an_opt_out_word_not_the_end(tmp_path
     status, out, _ = run(capsys, "simulate", "--sms", str(menus_file(tmp_path)), "--texts", "quit", "pump")
     assert status == 0
     assert "FAMILY: quit\nLINE: (no reply" in out and "FAMILY: pump" in out
+
+
+def test_the_script_in_spanish(tmp_path, capsys):
+    status, out, _ = run(capsys, "script", "--language", "es-US", str(menus_file(tmp_path)))
+    assert status == 0 and "Para escuchar sobre el baclofeno oral, oprima 1." in out
+    status, _, err = run(capsys, "script", "--language", "fr-FR", str(menus_file(tmp_path)))
+    assert status == 1 and "es-US" in err
+
+
+def test_diff_describes_spanish_changes_too(tmp_path, capsys):
+    old = menus_file(tmp_path, name="old.yaml")
+    new = menus_file(tmp_path, '"Yeso: si se usa', '"Yeso: cuando se usa', name="new.yaml")
+    status, out, _ = run(capsys, "diff", str(old), str(new))
+    assert status == 0 and "In es-US:" in out and "cuando se usa" in out
