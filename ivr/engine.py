@@ -220,6 +220,10 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
             return enter(menu, target)
         return _own_node_retry(menu, node_id, tries, "not_understood")
     if sure and words:
+        if node.id == menu.start and menu.translations and language_choice(menu, speech):
+            wanted = language_choice(menu, speech)
+            if wanted != menu.language:
+                return Turn(switch_language=wanted)  # "español" at the first menu, like key 8
         if words in schema.MENU_WORDS:
             return enter(menu, menu.start)
         if words in schema.BACK_WORDS:
@@ -301,8 +305,11 @@ def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
 def speech_hints(menu: Menu) -> tuple[str, ...]:
     """The words a caller may say anywhere, to help Twilio's recogniser (Gather hints)."""
     words = [kw for node in menu.nodes.values() for kw in node.keywords]
-    return tuple(dict.fromkeys(words + list(schema.MENU_WORDS[:1] + schema.BACK_WORDS[:1]
-                                            + schema.REPEAT_WORDS[:1])))
+    spanish = menu.language.startswith("es")
+    line_words = ["menu principal", "regresar", "repetir"] if spanish else ["menu", "back", "repeat"]
+    if menu.translations:
+        line_words.append("spanish")
+    return tuple(dict.fromkeys(words + line_words))
 
 
 def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0) -> Turn:

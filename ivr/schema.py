@@ -163,10 +163,13 @@ OPERATOR_KEY, BACK_KEY, REPEAT_KEY = "0", "*", "9"
 RESERVED_KEYS = (OPERATOR_KEY, BACK_KEY, REPEAT_KEY, "#")
 
 # Whole-message words Twilio's opt-out handling owns; the line never claims them as keywords.
-OPT_OUT_WORDS = ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
+# Twilio's words, and the Spanish ones Spanish-speaking families use (Twilio does not act on those,
+# so the line keeps them in its own opt-out list and does not answer them either).
+OPT_OUT_WORDS = ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout",
+                 "parar", "cancelar", "baja", "alto")
 OPT_IN_WORDS = ("start", "yes", "unstop")
 HELP_WORDS = ("help", "info", "ayuda")
-MENU_WORDS = ("menu", "hi", "hello", "hey", "hola", "options", "main menu", "menu principal")
+MENU_WORDS = ("menu", "hi", "hello", "hey", "hola", "options", "main menu", "menu principal", "opciones")
 BACK_WORDS = ("back", "go back", "regresar", "atras")
 REPEAT_WORDS = ("repeat", "again", "say again", "repeat that", "repetir", "otra vez")
 # Texted words that switch the conversation's language ("ESPAÑOL" arrives here as "espanol").

@@ -206,6 +206,6 @@ def test_the_script_in_spanish(tmp_path, capsys):
 
 def test_diff_describes_spanish_changes_too(tmp_path, capsys):
     old = menus_file(tmp_path, name="old.yaml")
-    new = menus_file(tmp_path, '"Yeso: si se usa', '"Yeso: cuando se usa', name="new.yaml")
+    new = menus_file(tmp_path, '"Yeso: se suele dejar', '"Yeso: si se usa, se suele dejar', name="new.yaml")
     status, out, _ = run(capsys, "diff", str(old), str(new))
-    assert status == 0 and "In es-US:" in out and "cuando se usa" in out
+    assert status == 0 and "In es-US:" in out and "si se usa" in out

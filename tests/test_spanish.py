@@ -124,3 +124,28 @@ def test_key_8_cannot_be_a_first_menu_choice_with_a_second_language():
     text = FIXTURE.replace("      4: other_treatments\n", "      4: other_treatments\n      8: casting\n", 1)
     with pytest.raises(MenuFileError, match="kept for choosing another language"):
         parse_menus(text)
+
+
+def test_choosing_spanish_starts_the_call_again_in_spanish_emergency_notice_included(client):
+    call = spanish_call(client)
+    spoken = [said(say) for say in call.doc.findall("Say")]
+    assert spoken[:2] == [engine.spoken(ES, ES.greeting), ES.emergency]
+    assert "9 1 1" in spoken[1]
+    assert all(say.get("voice") == "Polly.Lupe-Neural" for say in call.doc.iter("Say"))
+
+
+@pytest.mark.parametrize("word", ["spanish", "español"])
+def test_saying_spanish_at_the_first_menu_is_like_pressing_8(call, word):
+    call.start()
+    call._post(call.gather.get("action"), SpeechResult=word, Confidence="0.9")
+    assert call.gather.get("action").endswith("lang=es-US")
+    assert ES.emergency in call.heard
+
+
+@pytest.mark.parametrize("word", ["PARAR", "baja", "Cancelar"])
+def test_spanish_opt_out_words_get_no_reply(client, word):
+    assert Texter(client).send(word) is None
+
+
+def test_the_english_text_menu_tells_spanish_speakers_what_to_send(client):
+    assert "Para español, responda ESPAÑOL." in Texter(client).send("hola")
