@@ -62,52 +62,47 @@ def zone(name: str) -> ZoneInfo | None:
         return None
 
 
-def spoken_time(moment: time) -> str:
-    """8:00 -> "8 AM", 17:30 -> "5:30 PM", 12:00 -> "noon": how a person says a time."""
+# How each language says the parts of opening hours.
+_WORDS = {
+    "en": {"days": tuple(day.title() for day in DAYS), "noon": "noon", "midnight": "midnight",
+           "am": "AM", "pm": "PM", "through": "to", "and": "and", "range": "{start} to {end}"},
+    "es": {"days": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
+           "noon": "mediodía", "midnight": "medianoche", "am": "a. m.", "pm": "p. m.", "through": "a",
+           "and": "y", "range": "de {start} a {end}"},
+}
+
+
+def _words(language: str) -> dict:
+    return _WORDS.get(language[:2], _WORDS["en"])
+
+
+def spoken_time(moment: time, language: str = "en-US") -> str:
+    """8:00 -> "8 AM", 17:30 -> "5:30 PM", 12:00 -> "noon" (in Spanish "8 a. m.", "mediodía")."""
+    words = _words(language)
     if moment == time(12, 0):
-        return "noon"
+        return words["noon"]
     if moment in (time(0, 0), time.max):
-        return "midnight"
+        return words["midnight"]
     hour = moment.hour % 12 or 12
     minutes = f":{moment.minute:02d}" if moment.minute else ""
-    return f"{hour}{minutes} {'AM' if moment.hour < 12 else 'PM'}"
-
-
-_SPANISH_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+    return f"{hour}{minutes} {words['am'] if moment.hour < 12 else words['pm']}"
 
 
 def describe_week(hours: Hours, language: str = "en-US") -> str:
     """The weekly hours in words, grouping days with the same hours: "Monday to Friday, 8 AM to 5 PM"
-    (in Spanish for an es language: "lunes a viernes, de 8 a. m. a 5 p. m.")."""
-    if language.startswith("es"):
-        return _describe_week_in_spanish(hours)
+    (in Spanish: "lunes a viernes, de 8 a. m. a 5 p. m.")."""
+    words = _words(language)
     parts = []
     for first, last, ranges in _groups(hours):
         if not ranges:
             continue
-        days = DAYS[first].title() if first == last else f"{DAYS[first].title()} to {DAYS[last].title()}"
-        times = " and ".join(f"{spoken_time(a)} to {spoken_time(b)}" for a, b in ranges)
+        days = words["days"][first]
+        if first != last:
+            days += f" {words['through']} {words['days'][last]}"
+        times = f" {words['and']} ".join(
+            words["range"].format(start=spoken_time(a, language), end=spoken_time(b, language))
+            for a, b in ranges)
         parts.append(f"{days}, {times}")
-    return "; ".join(parts)
-
-
-def _describe_week_in_spanish(hours: Hours) -> str:
-    def said(moment: time) -> str:
-        if moment == time(12, 0):
-            return "mediodía"
-        if moment in (time(0, 0), time.max):
-            return "medianoche"
-        hour = moment.hour % 12 or 12
-        minutes = f":{moment.minute:02d}" if moment.minute else ""
-        return f"{hour}{minutes} {'a. m.' if moment.hour < 12 else 'p. m.'}"
-
-    parts = []
-    for first, last, ranges in _groups(hours):
-        if ranges:
-            days = _SPANISH_DAYS[first]
-            if first != last:
-                days += f" a {_SPANISH_DAYS[last]}"
-            parts.append(f"{days}, " + " y ".join(f"de {said(a)} a {said(b)}" for a, b in ranges))
     return "; ".join(parts)
 
 
