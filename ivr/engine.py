@@ -220,10 +220,9 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
             return enter(menu, target)
         return _own_node_retry(menu, node_id, tries, "not_understood")
     if sure and words:
-        if node.id == menu.start and menu.translations and language_choice(menu, speech):
-            wanted = language_choice(menu, speech)
-            if wanted != menu.language:
-                return Turn(switch_language=wanted)  # "español" at the first menu, like key 8
+        wanted = language_choice(menu, speech) if node.id == menu.start else None
+        if wanted not in (None, menu.language):
+            return Turn(switch_language=wanted)  # "español" at the first menu, like key 8
         if words in schema.MENU_WORDS:
             return enter(menu, menu.start)
         if words in schema.BACK_WORDS:

@@ -102,19 +102,15 @@ def keys(node: str) -> Response:
     if speech and not digits:
         # What was said is never logged: it may be a child's name or a medical detail.
         confidence = request.form.get("Confidence", type=float)
-        turn = _turn(engine.heard, menu, node, speech, confidence, _tries())
-        if turn.switch_language:
-            menu = engine.translation(menu, turn.switch_language)
-            turn = _turn(engine.start_call, menu)
-        _log_step(turn, "speech at %s", _known(menu, node))
+        turn, how = _turn(engine.heard, menu, node, speech, confidence, _tries()), "speech at %s"
     else:
-        turn = _turn(engine.press, menu, node, digits, _tries())
-        if turn.switch_language:  # the caller chose Spanish: the rest of the call is in it
-            menu = engine.translation(menu, turn.switch_language)
-            turn = _turn(engine.start_call, menu)  # the greeting and emergency notice in Spanish too
-        if turn.send_text:
-            turn = engine.text_result(menu, turn.send_text, _text_summary(menu, turn.send_text))
-        _log_step(turn, "key at %s", _known(menu, node))
+        turn, how = _turn(engine.press, menu, node, digits, _tries()), "key at %s"
+    if turn.switch_language:  # the caller chose Spanish: the rest of the call is in it
+        menu = engine.translation(menu, turn.switch_language)
+        turn = _turn(engine.start_call, menu)  # the greeting and emergency notice in Spanish too
+    if turn.send_text:
+        turn = engine.text_result(menu, turn.send_text, _text_summary(menu, turn.send_text))
+    _log_step(turn, how, _known(menu, node))
     return _answer(turn, menu)
 
 
