@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -14,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .menus import Menu, parse_menu_bytes, read_menu_file
+from .settings import StartupError
 from .yaml_strict import MenuFileError
 
 log = logging.getLogger("ivr")
@@ -40,16 +42,17 @@ class LiveMenu:
     """Serves the last good Menu loaded from `path`, looking for a change at most every `interval`
     seconds when asked (a stat call), so each worker process notices an edit on its next request.
 
-    Every good version is also kept in a file of its own (`last_good`): a worker started later (such
-    as one gunicorn recycles, forked from a master that loaded the file at start-up) finds the
-    newest good version there while the file staff are editing is broken.
+    Every good version is also kept in a file of its own (`last_good`, see last_good_path): a worker
+    started later (such as one gunicorn recycles, forked from a master that loaded the file at
+    start-up) finds the newest good version there while the file staff are editing is broken.
+    Without `last_good`, no copy is kept.
     """
 
     def __init__(self, path: Path, interval: float = 2.0, clock: Callable[[], float] = time.monotonic,
                  on_load: Callable[[Menu], None] | None = None, last_good: Path | None = None):
         self.path = Path(path)
         self.interval = interval
-        self.last_good = last_good or _last_good_path(self.path)
+        self.last_good = last_good
         self._clock = clock
         self._on_load = on_load or (lambda menu: None)
         self._lock = threading.Lock()
@@ -93,6 +96,8 @@ class LiveMenu:
 
     def _catch_up_with_last_good(self) -> None:
         # Another worker may have served a newer good version than this one started with.
+        if self.last_good is None:
+            return
         try:
             data = self.last_good.read_bytes()
             if _sha256(data) != self._loaded.sha256:
@@ -102,7 +107,7 @@ class LiveMenu:
 
     def _load(self, data: bytes, source: str, keep: bool = True) -> _Loaded:
         loaded = _Loaded(parse_menu_bytes(data, source), _sha256(data), _now())
-        if keep:
+        if keep and self.last_good is not None:
             self._keep(data)
         log.info("serving %s (sha256 %s)", self.path.name, loaded.sha256[:12])
         self._on_load(loaded.menu)
@@ -126,10 +131,42 @@ class LiveMenu:
         return (info.st_mtime_ns, info.st_size)
 
 
-def _last_good_path(path: Path) -> Path:
-    # One copy per menu file per machine, outside the folder staff edit.
-    name = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"ivr-last-good-{name}.yaml"
+def last_good_path(menu_file: Path, beside: Path) -> Path:
+    """Where every worker keeps and finds the last good copy of `menu_file`: in the private folder
+    `ivr-last-good` inside `beside` (created, or checked, here; see private_folder).
+
+    Not the system's temporary folder: any local user can create a file there under a name known
+    in advance, and a worker would serve it as the menu. The line's database folder is used instead:
+    every worker of a deployment already shares it (SQLite keeps its -wal and -shm files there), it
+    outlives worker restarts, and it belongs to the deployment, not to every user of the machine.
+    """
+    name = hashlib.sha256(str(Path(menu_file).resolve()).encode()).hexdigest()[:16]
+    return private_folder(Path(beside) / "ivr-last-good") / f"menus-{name}.yaml"
+
+
+def private_folder(folder: Path) -> Path:
+    """`folder`, created with mode 0700 if needed; StartupError when it is not a real folder owned by
+    this user that no one else can open (a folder made first by someone else could hold their file)."""
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()  # lstat: a symbolic link could point anywhere
+    except OSError as exc:
+        raise StartupError(f"Cannot make the folder for the last good copy of the menu, {folder}: "
+                           f"{exc.strerror}. The line keeps it beside IVR_DATABASE; check that folder "
+                           "can be written.") from None
+    problem = None
+    if not stat.S_ISDIR(info.st_mode):
+        problem = "it is not a folder (a symbolic link or a file)"
+    elif info.st_uid != os.geteuid():
+        problem = f"it belongs to another user (uid {info.st_uid}, the line runs as {os.geteuid()})"
+    elif stat.S_IMODE(info.st_mode) & 0o077:
+        problem = (f"other users can open it (mode {stat.S_IMODE(info.st_mode):o}); "
+                   f"if you made it, chmod 700 {folder}")
+    if problem:
+        raise StartupError(f"The folder for the last good copy of the menu, {folder}, is not private: "
+                           f"{problem}. Remove it (the line makes its own), or point IVR_DATABASE at a "
+                           "folder only the line's user can write.")
+    return folder
 
 
 def _sha256(data: bytes) -> str:

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from .phone import PHONE_IN_TEXT
+
+# A SIP or Twilio Client caller is named by an identity, not a number: "sip:alice@example.com",
+# "client:bob", also percent-encoded in a URL ("sip%3Aalice%40example.com").
+_IDENTITY = re.compile(r"(?<![A-Za-z0-9])(sips?|client)(:|%3[Aa])[^\s\"'<>&,;)\]]+")
+# A number written in a URL: "%2B15025550123", "%28502%29%20555-0123", or with slashes,
+# "502/635/6397". Spelled out here and tried before the prose pattern of phone.py.
+_SEPARATOR = r"(?:[\s().\-/]|%2[0289BbDdEeFf])*"
+_ENCODED_NUMBER = re.compile(r"(?<![A-Za-z0-9])(?:\+|%2[Bb])?(?:\(|%28)?\d(?:" + _SEPARATOR + r"\d){6,}"
+                             r"(?![A-Za-z0-9])")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 
 class RedactingFormatter(logging.Formatter):
@@ -26,8 +37,27 @@ class RedactingFormatter(logging.Formatter):
 
 
 def redact(text: str) -> str:
-    """`text` with every phone-number-like run of digits replaced by [number]."""
+    """`text` with every phone-number-like run of digits replaced by [number], and every SIP or
+    Client identity by its scheme and [identity]."""
+    text = _IDENTITY.sub(lambda m: m.group(1) + m.group(2) + "[identity]", text)
+    text = _ENCODED_NUMBER.sub("[number]", text)
     return PHONE_IN_TEXT.sub("[number]", text)
+
+
+def printable(value: object, limit: int = 80) -> str:
+    """`value` (a path, a header, a form field) made safe to put in a log line: control
+    characters such as CR and LF escaped, so a request cannot start a forged line of its own, and
+    cut to about `limit` characters."""
+    text, pieces, length = str(value), [], 0
+    for character in text:
+        piece = _ESCAPES.get(character) or (character if character.isprintable()
+                                            else character.encode("unicode_escape").decode("ascii"))
+        if length + len(piece) > limit:
+            pieces.append("...")
+            break
+        pieces.append(piece)
+        length += len(piece)
+    return "".join(pieces)
 
 
 def configure(level: str) -> logging.Logger:

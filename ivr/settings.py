@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
 class StartupError(SystemExit):
@@ -36,11 +39,20 @@ SETTINGS = (
             "trusted (1 on Heroku or behind one load balancer), so the signed https address is "
             "rebuilt correctly."),
     Setting("IVR_SECRET_KEY", "",
-            "Key that signs the texting conversation cookie. Empty: derived from TWILIO_AUTH_TOKEN, "
-            "so every worker and machine agrees without another secret to manage."),
+            "At least 32 random bytes (such as the output of " + MAKE_KEY + "), the same on every "
+            "worker and kept for good: the texting cookie's key and the key of the phone-number hashes "
+            "in IVR_DATABASE are derived from it, each with its own label. Required unless "
+            "IVR_SKIP_SIGNATURE_CHECK is 1 on a development machine."),
+    Setting("TWILIO_AUTH_TOKEN_SECONDARY", "",
+            "While the account's auth token is being changed: the new (secondary) token, so "
+            "signatures made with either token are accepted. Empty the rest of the time."),
+    Setting("DYNO", "",
+            "Set by Heroku on every dyno; the line only looks at it to refuse IVR_SKIP_SIGNATURE_CHECK "
+            "there."),
     Setting("IVR_SKIP_SIGNATURE_CHECK", "0",
             "1 turns off signature checking, for local development only; the app logs a warning "
-            "on start. Never set it on a public number."),
+            "on start and /healthz shows it. Refused when TWILIO_ACCOUNT_SID is set (the line could "
+            "send texts) or on Heroku (DYNO is set)."),
     Setting("TWILIO_ACCOUNT_SID", "",
             "SID of the Twilio account (AC...), needed to send texts ('text me this'). Required when "
             "menus.yaml offers texts, unless IVR_SKIP_SIGNATURE_CHECK is 1."),
@@ -57,6 +69,12 @@ SETTINGS = (
 )
 
 _TRUE = {"1", "true", "yes", "on"}
+# Labels of the keys derived from IVR_SECRET_KEY: one key per purpose, so a value made with one can
+# never be checked or matched with the other. The hash label is the one the store has always used.
+COOKIE_KEY_LABEL = b"ivr sms session cookie"
+NUMBER_HASH_KEY_LABEL = b"ivr store phone number hash"
+# Only with IVR_SKIP_SIGNATURE_CHECK and no IVR_SECRET_KEY: public, so never fit for a real line.
+DEVELOPMENT_KEY = "ivr local development only: not a secret"
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
 
 
@@ -68,7 +86,10 @@ class Settings:
     menus_file: Path
     public_base_url: str
     trusted_proxies: int
-    secret_key: str
+    cookie_key: bytes  # signs the texting cookie
+    number_hash_key: bytes  # keys the phone-number hashes in IVR_DATABASE
+    development_key: bool  # no IVR_SECRET_KEY, signature check skipped: the public development key
+    auth_token_secondary: str
     skip_signature_check: bool
     log_level: str
     reload_seconds: float
@@ -95,6 +116,26 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
             "Twilio. Set it to the auth token shown in the Twilio Console (Account > API keys & "
             "tokens). For local development only, set IVR_SKIP_SIGNATURE_CHECK=1 instead."
         )
+    if skip and values["TWILIO_ACCOUNT_SID"]:
+        raise StartupError(
+            "IVR_SKIP_SIGNATURE_CHECK is on while TWILIO_ACCOUNT_SID is set: anyone could make the "
+            "line send texts. Remove IVR_SKIP_SIGNATURE_CHECK (and set TWILIO_AUTH_TOKEN), or, on a "
+            "development machine, leave TWILIO_ACCOUNT_SID unset.")
+    if skip and values["DYNO"]:
+        raise StartupError(
+            "IVR_SKIP_SIGNATURE_CHECK is on, on Heroku (DYNO is set): anyone could post to the line's "
+            "webhooks. Remove it: heroku config:unset IVR_SKIP_SIGNATURE_CHECK")
+    secret = values["IVR_SECRET_KEY"]
+    if secret:
+        problem = secret_key_problem(secret)
+        if problem:
+            raise StartupError(f"IVR_SECRET_KEY {problem}. It must be at least 32 random bytes; make one "
+                               f"with: {MAKE_KEY}")
+    elif not skip:
+        raise StartupError(
+            "IVR_SECRET_KEY is not set. It keys the phone-number hashes of the line's opt-out list "
+            f"and signs the texting cookie. Make one with: {MAKE_KEY} and set the same value on every "
+            "worker; keep it (a new key empties the line's opt-out list).")
     proxies = int(_number(values, "IVR_TRUSTED_PROXIES", int, 0, 5))
     base = values["IVR_PUBLIC_BASE_URL"].rstrip("/")
     if base and not base.startswith(("https://", "http://")):
@@ -104,13 +145,16 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
     if level not in _LOG_LEVELS:
         raise StartupError(f"IVR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}.")
     reload_seconds = _number(values, "IVR_RELOAD_SECONDS", float, 0, 3600)
-    secret = values["IVR_SECRET_KEY"] or _derived_key(token)
+    secret = secret or DEVELOPMENT_KEY
     return Settings(
         auth_token=token,
         menus_file=menus_file(environ),
         public_base_url=base,
         trusted_proxies=proxies,
-        secret_key=secret,
+        cookie_key=derive_key(secret, COOKIE_KEY_LABEL),
+        number_hash_key=derive_key(secret, NUMBER_HASH_KEY_LABEL),
+        development_key=secret == DEVELOPMENT_KEY,
+        auth_token_secondary=values["TWILIO_AUTH_TOKEN_SECONDARY"] if token else "",
         skip_signature_check=skip,
         log_level=level,
         reload_seconds=reload_seconds,
@@ -133,9 +177,36 @@ def _number(values: Mapping[str, str], name: str, kind: type, low: float, high: 
                        f"{high} (it is {values[name]!r}).")
 
 
-def _derived_key(token: str) -> str:
-    if not token:
-        # Only reachable with the signature check skipped: a local, single-process development run.
-        return hashlib.sha256(b"ivr local development").hexdigest()
-    # A one-way derivation: the cookie key reveals nothing about the auth token.
-    return hmac.new(token.encode(), b"ivr sms session cookie", hashlib.sha256).hexdigest()
+def derive_key(secret: str, label: bytes) -> bytes:
+    """The key for one purpose (`label`), derived from IVR_SECRET_KEY: HMAC-SHA256 of the label under
+    the secret, so one derived key tells nothing about the secret or about another derived key."""
+    return hmac.new(secret.encode(), label, hashlib.sha256).digest()
+
+
+_HEX = frozenset(string.hexdigits)
+_BITS_NEEDED = 256
+
+
+def secret_key_problem(value: str) -> str | None:
+    """Why `value` is not fit to be IVR_SECRET_KEY (too short or obviously not random), or None.
+
+    Judged by its alphabet: hex digits carry 4 bits each, anything else (base64, letters, a
+    password generator's output) is counted at 6 bits a character, as base64 would be. So 64 hex
+    digits or 43 other characters hold 32 bytes. Patterns are refused too: few different
+    characters, one character making up a quarter of the value, a repeated sequence, a run such
+    as "abcdef". A random key of the recommended sizes passes these with near certainty.
+    """
+    characters = value.rstrip("=")  # base64 padding carries nothing
+    bits = (4 if set(characters) <= _HEX else 6) * len(characters)
+    if bits < _BITS_NEEDED:
+        return f"is too short ({len(value)} characters, about {bits // 8} random bytes)"
+    if len(set(characters)) < 10:
+        return f"is made of only {len(set(characters))} different characters"
+    if max(map(characters.count, set(characters))) * 4 > len(characters):
+        return "is mostly one character repeated"
+    if any(characters[p:] == characters[:-p] for p in range(1, len(characters) // 2 + 1)):
+        return "is a sequence repeated, not random"
+    steps = sum(abs(ord(b) - ord(a)) == 1 for a, b in zip(characters, characters[1:], strict=False))
+    if steps * 2 > len(characters) - 1:
+        return "runs through the alphabet (like abcdef), not random"
+    return None

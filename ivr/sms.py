@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from . import engine, schema
 from .engine import Reply
 from .line import current_line
+from .logs import printable
 from .matching import normalise
 from .menus import Menu
 from .store import StoreError
@@ -78,12 +79,12 @@ def _remember_opt_out() -> None:
             current_line().store.opt_in(sender)
     except StoreError:
         log.exception("text %s: could not record an opt-out or opt-in",
-                      request.form.get("MessageSid", "-")[:40])
+                      printable(request.form.get("MessageSid", "-"), 40))
 
 
 def _answer(reply: Reply) -> Response:
     if log.isEnabledFor(logging.DEBUG):  # the segment count of every reply, never its words
-        log.debug("text %s: %s", request.form.get("MessageSid", "-")[:40],
+        log.debug("text %s: %s", printable(request.form.get("MessageSid", "-"), 40),
                   f"{reply.encoding.segments} segment(s) {reply.encoding.name}, menu {reply.menu}"
                   if reply.encoding else "no reply (opt-out word)")
     return Response(_document(reply), mimetype="text/xml")
@@ -94,7 +95,7 @@ def failed(error: Exception):
     """Never fail a texter: a short apology with the scheduling number."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("text %s: SMS webhook failed", request.form.get("MessageSid", "-")[:40])
+    log.exception("text %s: SMS webhook failed", printable(request.form.get("MessageSid", "-"), 40))
     language = session.get(LANGUAGE_KEY)
     menu = engine.translation(current_line().menu, language if isinstance(language, str) else None)
     return _answer(engine.text_failed(menu))

@@ -34,6 +34,10 @@ class StoreError(Exception):
     """
 
 
+class StoreKeyMismatch(StoreError):
+    """The database was made with another key: its opt-out list cannot be read with this one."""
+
+
 class Store(Protocol):
     """What the line keeps between requests; every method may raise StoreError."""
 
@@ -80,16 +84,15 @@ class SqliteStore:
     """The Store in one SQLite file: no server to install, safe for several processes on one machine."""
 
     def __init__(self, path: str | os.PathLike[str], key: str | bytes):
-        """Open (creating if needed) the database at `path`; phone numbers are hashed with `key`.
+        """Open (creating if needed) the database at `path`; phone numbers are hashed with `key`
+        (the line's number-hash key, settings.number_hash_key, derived for this use alone).
 
         The schema is created here, once, so a broken path stops the app at start rather than on a
         caller's key press, and so gunicorn's master (with --preload) creates it before any worker.
+        A file made with another key raises StoreKeyMismatch.
         """
         self.path = Path(path)
-        raw_key = key.encode() if isinstance(key, str) else key
-        # A key of its own, derived from the app's secret: a number's hash here cannot be matched
-        # against anything else the secret signs.
-        self._key = hmac.new(raw_key, b"ivr store phone number hash", hashlib.sha256).digest()
+        self._key = key.encode() if isinstance(key, str) else key
         self._local = threading.local()
         self._lock = threading.Lock()
         # Every connection opened, with the process that opened it. A connection inherited across fork()
@@ -125,14 +128,20 @@ class SqliteStore:
 
     def _check_key(self, connection: sqlite3.Connection) -> None:
         # With another key every stored hash stops matching: numbers that texted STOP would look
-        # opted in. Say so loudly (Twilio's own opt-out still refuses them with error 21610).
+        # opted in, and the line would text them again. So the file keeps, from its first use, a
+        # fingerprint of its key (an HMAC of a fixed label, which reveals nothing of the key), and
+        # another key is refused.
         fingerprint = hmac.new(self._key, b"fingerprint", hashlib.sha256).hexdigest()[:16]
         connection.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('key', ?)", (fingerprint,))
         (stored,) = connection.execute("SELECT value FROM meta WHERE name = 'key'").fetchone()
         if stored != fingerprint:
-            log.error("The line's database %s was written with another secret key: opt-outs recorded "
-                      "before the key changed are not recognised. Restore the old IVR_SECRET_KEY.",
-                      self.path)
+            raise StoreKeyMismatch(
+                f"{self.path} was made with another IVR_SECRET_KEY (key fingerprint {stored}; this "
+                f"key's is {fingerprint}). Its opt-out list cannot be read with this key: families "
+                "who texted STOP would be texted again. Put back the IVR_SECRET_KEY the file was made "
+                "with. If that key is lost, move the file aside (with its -wal and -shm files) to "
+                "start an empty list; Twilio still refuses texts to numbers that texted STOP to this "
+                "number (error 21610), and the line records each one again when Twilio says so.")
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use (a sqlite3 connection is not for sharing)."""

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import engine
 from .engine import Turn
 from .line import current_line
+from .logs import printable
 from .menus import Menu
 from .phone import is_callable_caller_id
 from .store import StoreError
@@ -76,7 +77,7 @@ def _tries() -> int:
 
 
 def _sid() -> str:
-    return request.form.get("CallSid", "-")[:40]
+    return printable(request.form.get("CallSid", "-"), 40)
 
 
 def _known(menu: Menu, node: str) -> str:
@@ -126,7 +127,7 @@ def _text_summary(menu: Menu, node: str) -> str:
     try:
         reservation = line.store.reserve_text(caller, call, node, time.time(), line.settings.texts_per_hour)
         if reservation != "ok":
-            log.info("call %s: summary %s not texted: %s", call, node, reservation)
+            log.debug("call %s: summary %s not texted: %s", call, node, reservation)
             return {"already_sent": "already_sent", "opted_out": "opted_out"}.get(reservation, "not_sent")
         result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
         if result.status == "opted_out":  # Twilio knows of a STOP we never saw
@@ -138,7 +139,7 @@ def _text_summary(menu: Menu, node: str) -> str:
     except StoreError:
         log.exception("call %s: the store failed; no text sent", call)
         return "not_sent"
-    log.info("call %s: summary %s texted: %s", call, node, result.status)
+    log.debug("call %s: summary %s texted: %s", call, node, result.status)
     return {"sent": "sent", "opted_out": "opted_out", "invalid_number": "not_possible",
             "not_mobile": "not_possible"}.get(result.status, "not_sent")
 
@@ -162,11 +163,14 @@ def dial_ended() -> Response:
 
 
 def _log_step(turn: Turn, what: str, node: str) -> None:
-    # Every step at DEBUG; at INFO only what matters later: a transfer or the end of a call.
+    # Every step at DEBUG; at INFO only what matters later, a transfer or the end of a call, without
+    # the node: which treatment a family listened to is theirs.
     if turn.dial or turn.hangup:
-        log.info("call %s " + what + " -> %s", _sid(), node, "transfer" if turn.dial else "hang up")
-    elif log.isEnabledFor(logging.DEBUG):
-        log.debug("call %s " + what + " -> %s", _sid(), node, turn.gather.node if turn.gather else "end")
+        log.info("call %s -> %s", _sid(), "transfer" if turn.dial else "hang up")
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("call %s " + what + " -> %s", _sid(), node,
+                  "transfer" if turn.dial else "hang up" if turn.hangup else
+                  turn.gather.node if turn.gather else "end")
 
 
 @bp.errorhandler(Exception)
@@ -174,7 +178,7 @@ def failed(error: Exception):
     """Never let a caller hear Twilio's "application error": apologise and transfer instead."""
     if isinstance(error, HTTPException):
         return error
-    log.exception("call %s: voice webhook failed at %s", _sid(), request.path[:80])
+    log.exception("call %s: voice webhook failed at %s", _sid(), printable(request.path))
     menu = _menu()
     try:
         return _answer(engine.failed(menu), menu)

@@ -18,6 +18,9 @@ SHIPPED_MENUS = ROOT / "menus.yaml"
 # tests/test_shipped_menus.py checks the shipped file itself.
 MENUS = ROOT / "tests" / "fixtures" / "menus.yaml"
 TOKEN = "test-auth-token-0123456789abcdef"
+# Made once with secrets.token_urlsafe(48), as the README says; fixed so every test's app agrees
+# with the databases earlier tests made.
+SECRET_KEY = "uh9pCWL747LKL4TVsFRxwu0_5ABZyOJ7pIL5lBGFo0to82tShcHVzrgB8aFfAChj"
 CLINIC = "+15025550100"  # the Twilio number families dial
 CALLER = "+15025550123"
 SCHEDULING = "+15026356397"
@@ -56,8 +59,9 @@ NO_API = "http://127.0.0.1:9"
 
 def environment(**overrides: str) -> dict[str, str]:
     """The environment a deployment would have, for create_app(test_config)."""
-    env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_MENUS_FILE": str(MENUS), "TWILIO_ACCOUNT_SID": ACCOUNT,
-           "TWILIO_API_BASE_URL": NO_API, "IVR_DATABASE": str(DATA / "ivr.sqlite3")}
+    env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SECRET_KEY": SECRET_KEY, "IVR_MENUS_FILE": str(MENUS),
+           "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_API_BASE_URL": NO_API,
+           "IVR_DATABASE": str(DATA / "ivr.sqlite3")}
     env.update(overrides)
     return env
 

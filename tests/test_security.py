@@ -91,11 +91,15 @@ def test_the_line_will_not_start_without_an_auth_token():
                     "IVR_DATABASE": environment()["IVR_DATABASE"]})
 
 
-def test_skipping_the_check_must_be_asked_for_and_is_warned_about(capture_log):
+def test_skipping_the_check_must_be_asked_for_and_is_warned_about(capture_log, tmp_path):
+    # The development key makes a database of its own: the shared test one has the test key.
     app = create_app({"IVR_MENUS_FILE": environment()["IVR_MENUS_FILE"],
-                      "IVR_DATABASE": environment()["IVR_DATABASE"], "IVR_SKIP_SIGNATURE_CHECK": "1"})
-    assert "IVR_SKIP_SIGNATURE_CHECK is on" in capture_log.getvalue()
+                      "IVR_DATABASE": str(tmp_path / "dev.sqlite3"), "IVR_SKIP_SIGNATURE_CHECK": "1"})
+    logged = capture_log.getvalue()
+    assert "IVR_SKIP_SIGNATURE_CHECK is on" in logged
+    assert "IVR_SECRET_KEY is not set: a fixed development key" in logged
     twiml(app.test_client().post("/voice", data=PARAMS))
+    assert app.test_client().get("/healthz").get_json()["signature_check"] == "off"
 
 
 @pytest.mark.parametrize("name,value,message", [

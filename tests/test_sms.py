@@ -89,7 +89,7 @@ def test_a_number_the_next_day_without_state_means_the_main_menu_option(client):
     texter = Texter(client)
     texter.send("hi")
     texter.send("4")
-    client.delete_cookie("ivr_sms")  # Twilio forgot the conversation after four quiet hours
+    client.delete_cookie("ivr_sms", path="/sms")  # Twilio forgot the conversation after four quiet hours
     assert texter.send("1") == summary("oral_baclofen") + "\n" + FOOTER
 
 

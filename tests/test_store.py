@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import sqlite3
 import threading
 
 import pytest
 
-from ivr.store import SqliteStore, Store, StoreError
+from ivr.store import SqliteStore, Store, StoreError, StoreKeyMismatch
 
 KEY = "test-secret-key"
 CALLER = "+15025550123"
@@ -63,19 +62,20 @@ def test_numbers_are_stored_only_as_keyed_hashes(store, db):
             assert form.encode() not in raw
             assert form.encode("utf-16-le") not in raw
     assert b"CA1" not in raw and b"pump" not in raw  # nor which call asked about which treatment
-    with SqliteStore(db, "another key") as other:
-        assert not other.is_opted_out(CALLER)  # the hash depends on the key
+    with SqliteStore(db.parent / "other.sqlite3", "another key") as other:
+        other.opt_out(CALLER)
+        assert other._hash(CALLER) != store._hash(CALLER)  # the hash depends on the key
 
 
-def test_another_key_on_an_existing_file_is_reported(db, caplog):
-    SqliteStore(db, KEY).close()
-    ivr = logging.getLogger("ivr")
-    ivr.addHandler(caplog.handler)
-    try:
-        SqliteStore(db, "a rotated key").close()
-    finally:
-        ivr.removeHandler(caplog.handler)
-    assert "another secret key" in caplog.text
+def test_another_key_on_an_existing_file_is_refused(db):
+    with SqliteStore(db, KEY) as store:
+        store.opt_out(CALLER)
+    with pytest.raises(StoreKeyMismatch, match="made with another IVR_SECRET_KEY"):
+        SqliteStore(db, "a rotated key")
+    with SqliteStore(db, KEY) as store:  # the right key still opens it, list intact
+        assert store.is_opted_out(CALLER)
+    raw = db.read_bytes()
+    assert KEY.encode() not in raw  # the fingerprint is not the key
 
 
 def test_once_per_node_per_call(store):
