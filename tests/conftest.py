@@ -106,8 +106,9 @@ def spoken_text(root: ET.Element) -> str:
 class Call:
     """One phone call, followed through the TwiML the app returns, as Twilio would."""
 
-    def __init__(self, client, caller: str = CALLER, called: str = CLINIC):
+    def __init__(self, client, caller: str = CALLER, called: str = CLINIC, token: str = TOKEN):
         self.client = client
+        self.token = token  # the auth token Twilio signs with
         self.params = {
             "CallSid": sid("CA"), "AccountSid": sid("AC"), "From": caller, "To": called,
             "Caller": caller, "Called": called, "CallStatus": "ringing", "ApiVersion": "2010-04-01",
@@ -118,7 +119,7 @@ class Call:
         self.transcript: list[str] = []
 
     def _post(self, path: str, **extra: str) -> ET.Element:
-        self.doc = twiml(signed_post(self.client, path, {**self.params, **extra}))
+        self.doc = twiml(signed_post(self.client, path, {**self.params, **extra}, token=self.token))
         self.transcript.append(spoken_text(self.doc))
         self.params["CallStatus"] = "in-progress"
         return self.doc
@@ -165,9 +166,10 @@ class Call:
 class Texter:
     """One family texting the line; the test client keeps Twilio's conversation cookie."""
 
-    def __init__(self, client, number: str = CALLER):
+    def __init__(self, client, number: str = CALLER, token: str = TOKEN):
         self.client = client
         self.number = number
+        self.token = token  # the auth token Twilio signs with
 
     def send(self, body: str) -> str | None:
         """Text `body`; return the reply's text, or None when the line sends nothing."""
@@ -176,7 +178,7 @@ class Texter:
             "From": self.number, "To": CLINIC, "Body": body, "NumMedia": "0", "NumSegments": "1",
             "ApiVersion": "2010-04-01", "SmsStatus": "received",
         }
-        root = twiml(signed_post(self.client, "/sms", params))
+        root = twiml(signed_post(self.client, "/sms", params, token=self.token))
         messages = root.findall("Message")
         assert len(messages) <= 1
         return messages[0].text if messages else None

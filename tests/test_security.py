@@ -164,3 +164,41 @@ def test_every_setting_is_documented_in_the_readme():
 def test_a_number_setting_out_of_range_stops_the_start(name, value):
     with pytest.raises(StartupError, match=f"{name} must be a"):
         create_app(environment(**{name: value}))
+
+
+SECONDARY = "the-new-secondary-auth-token-987"
+
+
+@pytest.mark.parametrize("path", WEBHOOKS)
+def test_while_the_token_is_changed_the_secondary_token_is_accepted_too(path, capture_log):
+    client = create_app(environment(TWILIO_AUTH_TOKEN_SECONDARY=SECONDARY)).test_client()
+    twiml(signed_post(client, path, PARAMS))  # Twilio still signing with the old token
+    twiml(signed_post(client, path, PARAMS, token=SECONDARY))  # the new one, once promoted
+    twiml(signed_post(client, path, PARAMS, token=SECONDARY))
+    assert signed_post(client, path, PARAMS, token="neither-of-the-two").status_code == 403
+    assert capture_log.getvalue().count("signed with TWILIO_AUTH_TOKEN_SECONDARY") == 1
+
+
+def test_without_the_setting_the_new_token_is_refused(client):
+    assert signed_post(client, "/voice", PARAMS, token=SECONDARY).status_code == 403
+
+
+@pytest.mark.parametrize("proxies", ["0", "1"])
+def test_with_a_public_base_url_forwarded_host_and_prefix_are_ignored(proxies):
+    client = create_app(environment(IVR_PUBLIC_BASE_URL="https://line.example.org",
+                                    IVR_TRUSTED_PROXIES=proxies)).test_client()
+    spoofed = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "other-app.example.com",
+               "X-Forwarded-Prefix": "/hooks", "Host": "other-app.example.com"}
+    # A signature Twilio made for another app on the same account does not pass here...
+    for base in ("https://other-app.example.com/hooks", "https://other-app.example.com",
+                 "https://line.example.org/hooks"):
+        assert signed_post(client, "/sms", PARAMS, base=base, headers=spoofed).status_code == 403
+    # ...and the line's own address is checked whatever the headers say.
+    twiml(signed_post(client, "/sms", PARAMS, base="https://line.example.org", headers=spoofed))
+    root = twiml(signed_post(client, "/voice", PARAMS, base="https://line.example.org", headers=spoofed))
+    assert root.find("Gather").get("action") == "https://line.example.org/voice/main?tries=0"
+
+
+def test_the_secondary_token_is_not_used_without_a_primary():
+    with pytest.raises(StartupError, match="TWILIO_AUTH_TOKEN is not set"):
+        create_app({**environment(TWILIO_AUTH_TOKEN=""), "TWILIO_AUTH_TOKEN_SECONDARY": SECONDARY})
