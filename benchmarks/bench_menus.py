@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ivr.lint import lint  # noqa: E402
-from ivr.live_menu import LiveMenu  # noqa: E402
+from ivr.live_menu import LiveMenu, last_good_path  # noqa: E402
 from ivr.menus import parse_menus  # noqa: E402
 from ivr.walk import walk  # noqa: E402
 
@@ -69,7 +69,8 @@ def reload_latency(text: str, interval: float) -> float:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "menus.yaml"
         path.write_text(text)
-        live = LiveMenu(path, interval=interval)
+        # As the line runs it: each good version also kept in the private folder beside the database.
+        live = LiveMenu(path, interval=interval, last_good=last_good_path(path, Path(folder)))
         old = live.menu
         changed = text.replace("    say: Please hold.", "    say: Please hold the line.")
         assert changed != text

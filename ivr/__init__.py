@@ -92,7 +92,7 @@ def _limit_form() -> None:
 def _too_large(error: RequestEntityTooLarge):
     """A short 413, logged with the (escaped) path; never the application's error handlers."""
     logging.getLogger("ivr").warning("refused %s: the request is over %d bytes or %d parameters",
-                       logs.printable(request.path), MAX_REQUEST_BYTES, MAX_FORM_PARAMETERS)
+                                     logs.printable(request.path), MAX_REQUEST_BYTES, MAX_FORM_PARAMETERS)
     return "Request too large\n", 413, {"Content-Type": "text/plain; charset=utf-8"}
 
 
