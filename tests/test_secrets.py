@@ -408,3 +408,22 @@ def test_signatures_use_the_token_not_the_secret_key(client):
     # The secret key is no Twilio token: a request signed with it is refused.
     assert signed_post(client, "/voice", {"CallSid": sid("CA")}, token=SECRET_KEY).status_code == 403
     twiml(signed_post(client, "/voice", {"CallSid": sid("CA")}, token=TOKEN))
+
+
+def test_a_database_made_by_the_line_before_keeps_its_opt_outs_under_the_same_key(tmp_path, twilio):
+    # Before keys were derived in settings, the store hashed numbers under HMAC(IVR_SECRET_KEY,
+    # "ivr store phone number hash"): a line that had IVR_SECRET_KEY set opens its file unchanged.
+    import hmac
+
+    from ivr.store import SqliteStore
+
+    db = tmp_path / "line.sqlite3"
+    old_key = hmac.new(SECRET_KEY.encode(), b"ivr store phone number hash", hashlib.sha256).digest()
+    with SqliteStore(db, old_key) as old:
+        old.opt_out(CALLER)
+    client = create_app(environment(IVR_DATABASE=str(db), TWILIO_API_BASE_URL=twilio.base_url)).test_client()
+    call = Call(client)
+    call.start()
+    call.press("2")
+    call.press("1")
+    assert call.heard.startswith("Your number has asked not to get texts") and twilio.requests == []
