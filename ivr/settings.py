@@ -68,6 +68,11 @@ SETTINGS = (
             "texts the number it comes from: A (TN-Validation-Passed-A, the carrier knows the caller "
             "owns the number), B (A or B), C (A, B or C), or none (any call, even unverified: only "
             "for testing). Other callers are told to text the summary's word instead."),
+    Setting("IVR_LINE_TEXTS_AT_ONCE", "1",
+            "How many 'text me this' sends may wait on Twilio at the same time, across the workers "
+            "sharing IVR_DATABASE (each waits 1.5 s at most). A caller who presses meanwhile is told "
+            "to text the summary's word instead. Keep it below WEB_CONCURRENCY, so a slow Twilio "
+            "never holds every worker."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -94,6 +99,7 @@ class Settings:
     line_texts_per_hour: int = 20
     line_texts_per_day: int = 100
     text_requires_attestation: str = "A"  # A, B, C or none
+    line_texts_at_once: int = 1
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -140,6 +146,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         line_texts_per_hour=int(_number(values, "IVR_LINE_TEXTS_PER_HOUR", int, 0, 100000)),
         line_texts_per_day=int(_number(values, "IVR_LINE_TEXTS_PER_DAY", int, 0, 1000000)),
         text_requires_attestation=_attestation(values["IVR_TEXT_REQUIRES_ATTESTATION"]),
+        line_texts_at_once=int(_number(values, "IVR_LINE_TEXTS_AT_ONCE", int, 0, 100)),
     )
 
 

@@ -131,15 +131,22 @@ def _text_summary(menu: Menu, node: str) -> str:
         log.error("call %s: cannot send a text: TWILIO_ACCOUNT_SID is not set", call)
         return "not_sent"
     try:
+        # While `texts_at_once` sends wait on Twilio, callers are told the word to text instead: a
+        # slow Twilio then holds that many webhook workers at most, never all of them. A send that
+        # never finishes (its worker died) stops counting after twice the send's budget.
         reservation = line.store.reserve_text(
             caller, call, node, time.time(), settings.texts_per_hour, per_day=settings.texts_per_day,
-            line_per_hour=settings.line_texts_per_hour, line_per_day=settings.line_texts_per_day)
+            line_per_hour=settings.line_texts_per_hour, line_per_day=settings.line_texts_per_day,
+            at_once=(settings.line_texts_at_once, 2 * line.sender.timeout))
         if reservation != "ok":
             log.info("call %s: summary %s not texted: %s", call, node, reservation)
             if reservation in ("line_hour_full", "line_day_full"):
                 _warn_line_full(reservation)
             return {"already_sent": "already_sent", "opted_out": "opted_out"}.get(reservation, "send_word")
-        result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
+        try:
+            result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
+        finally:
+            line.store.finish_text(call, node)
         if result.status == "opted_out":  # Twilio knows of a STOP we never saw
             line.store.opt_out(caller)
         if not result.sent and result.code is not None:

@@ -148,6 +148,42 @@ def test_the_daily_caps_per_number_and_for_the_line(tmp_path):
         assert store.reserve_text("+15026379999", "CAy", "pump", day + 15 * hour, 3, **limits) == "ok"
 
 
+def test_one_send_waits_on_twilio_at_a_time(tmp_path):
+    with SqliteStore(tmp_path / "db.sqlite3", "key") as store:
+        at_once = (1, 3.0)
+        assert store.reserve_text(CALLER, "CA1", "pump", 100.0, 3, at_once=at_once) == "ok"
+        assert store.reserve_text("+14165550123", "CA2", "pump", 100.5, 3, at_once=at_once) == "line_busy"
+        store.finish_text("CA1", "pump")
+        assert store.reserve_text("+14165550123", "CA2", "pump", 101.0, 3, at_once=at_once) == "ok"
+        # A send whose worker died without finishing stops counting after the given seconds.
+        assert store.reserve_text("+16135550123", "CA3", "pump", 103.0, 3, at_once=at_once) == "line_busy"
+        assert store.reserve_text("+16135550123", "CA3", "pump", 104.1, 3, at_once=at_once) == "ok"
+
+
+def test_while_one_caller_waits_on_a_slow_twilio_the_next_is_told_the_word_at_once(tmp_path):
+    import threading
+
+    with FakeTwilio(ACCOUNT, TOKEN, answer_after=3.0) as slow:
+        app = create_app(environment(TWILIO_API_BASE_URL=slow.base_url,
+                                     IVR_DATABASE=str(tmp_path / "db.sqlite3")))
+        first = call_from(app.test_client(), caller="+15026370001")
+        first.press("2")
+        waiting = threading.Thread(target=first.press, args=("1",))
+        waiting.start()
+        try:
+            while not slow.requests:  # the first caller's send has reached Twilio
+                waiting.join(0.01)
+                assert waiting.is_alive()
+            second = call_from(app.test_client(), caller="+15026370002")
+            second.press("2")
+            second.press("1")
+            assert second.heard.startswith(SEND_PUMP)
+        finally:
+            waiting.join()
+        assert first.heard.startswith(NOT_SENT)
+        assert len(slow.requests) == 1
+
+
 # -- StirVerstat: only an attested caller ID is texted ----------------------------------------------
 
 @pytest.mark.parametrize("required,texted", [
