@@ -131,7 +131,7 @@ def _text_summary(menu: Menu, node: str) -> str:
         log.error("call %s: cannot send a text: TWILIO_ACCOUNT_SID is not set", call)
         return "not_sent"
     try:
-        # While `texts_at_once` sends wait on Twilio, callers are told the word to text instead: a
+        # While IVR_LINE_TEXTS_AT_ONCE sends wait on Twilio, callers are told the word to text: a
         # slow Twilio then holds that many webhook workers at most, never all of them. A send that
         # never finishes (its worker died) stops counting after twice the send's budget.
         reservation = line.store.reserve_text(
@@ -146,7 +146,7 @@ def _text_summary(menu: Menu, node: str) -> str:
         try:
             result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
         finally:
-            line.store.finish_text(call, node)
+            _finish_text(call, node)
         if result.status == "opted_out":  # Twilio knows of a STOP we never saw
             line.store.opt_out(caller)
         if not result.sent and result.code is not None:
@@ -159,6 +159,15 @@ def _text_summary(menu: Menu, node: str) -> str:
     log.info("call %s: summary %s texted: %s", call, node, result.status)
     return {"sent": "sent", "opted_out": "opted_out", "invalid_number": "not_possible",
             "not_mobile": "not_possible"}.get(result.status, "not_sent")
+
+
+def _finish_text(call: str, node: str) -> None:
+    """Mark the send over; a store failure here must not turn a sent text into "not sent"."""
+    try:
+        current_line().store.finish_text(call, node)
+    except StoreError:
+        # The reservation stops counting as in flight on its own, after twice the send's budget.
+        log.warning("call %s: could not record that a send ended", call, exc_info=True)
 
 
 # Every StirVerstat Twilio sends for a call whose carrier signed its caller ID, and the attestation
