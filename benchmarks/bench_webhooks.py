@@ -1,9 +1,11 @@
-"""Benchmark the line's webhooks under the Procfile's gunicorn settings against two Flask floors."""
+"""Benchmark the line's webhooks under the Procfile's gunicorn settings against two Flask floors;
+with --slow-twilio, the webhooks' latency while callers press "text me this" against a slow Twilio."""
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import os
 import re
 import secrets
@@ -54,6 +56,7 @@ CALL = {
     "CallStatus": "in-progress",
     "Direction": "inbound",
     "ApiVersion": "2010-04-01",
+    "StirVerstat": "TN-Validation-Passed-A",
 }
 TEXT = {
     "MessageSid": _twilio_sid("SM"),
@@ -165,24 +168,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env(data_dir: Path) -> dict[str, str]:
+def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment every server gets: the bench token, account and menu file, a database in
-    `data_dir`, the API on a closed local port (nothing is sent), and no stray IVR_ settings."""
+    `data_dir`, the API on a closed local port (nothing is sent), and no stray IVR_ settings;
+    `extra` overrides them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
     env.update(TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32,
                TWILIO_API_BASE_URL="http://127.0.0.1:9", IVR_MENUS_FILE=str(REPO / "menus.yaml"),
                IVR_DATABASE=str(data_dir / "bench.sqlite3"))
+    env.update(extra)
     return env
 
 
 @contextmanager
-def gunicorn(app_spec: str, log_dir: Path) -> Iterator[tuple[int, int]]:
+def gunicorn(app_spec: str, log_dir: Path, **extra_env: str) -> Iterator[tuple[int, int]]:
     """Run gunicorn serving app_spec until the block ends; yields (port, master pid)."""
     port = free_port()
     log_path = log_dir / f"gunicorn-{port}.log"
     with open(log_path, "wb") as log:
         # Own session: Ctrl-C reaches only this script, which then stops the server in order.
-        proc = subprocess.Popen(procfile_command(app_spec, port), cwd=REPO, env=server_env(log_dir),
+        proc = subprocess.Popen(procfile_command(app_spec, port), cwd=REPO,
+                                env=server_env(log_dir, **extra_env),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_listening(proc, port, log_path)
@@ -513,6 +519,97 @@ def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+# -- a slow Twilio ----------------------------------------------------------------------------------
+
+SLOW_TWILIO_SECONDS = 3.0
+# The pressers' summary: the pump (key 2 of the main menu), then key 1, "text me this".
+PRESS_PATH = "/voice/baclofen_pump?tries=0"
+
+
+def _fake_twilio(answer_after: float):
+    """The tests' fake Messages API (tests/fake_twilio.py), answering every request after a wait."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from fake_twilio import FakeTwilio
+
+    return FakeTwilio("AC" + "0" * 32, TOKEN, answer_after=answer_after)
+
+
+def _press_text_me(port: int, stop: threading.Event, latencies: list[float], lock: threading.Lock,
+                   numbers: Iterator[int]) -> None:
+    """One caller after another pressing "text me this": each a new call from a new number, so
+    neither the once-a-call rule nor the per-number limits keep a press from reaching Twilio."""
+    while not stop.is_set():
+        with lock:
+            number = next(numbers)
+        params = {**CALL, "CallSid": _twilio_sid("CA"), "From": f"+1502637{number % 10000:04d}",
+                  "Digits": "1"}
+        req = signed_request(port, Target("press", "app", PRESS_PATH, params))
+        started = time.perf_counter()
+        try:
+            status, _ = _post_once(req)
+        except OSError:
+            status = 0
+        with lock:
+            latencies.append(time.perf_counter() - started if status == 200 else float("inf"))
+
+
+def slow_twilio_run(args: argparse.Namespace, load: LoadGenerator) -> int:
+    """The app's webhooks, alone and while `args.pressers` callers keep pressing "text me this"
+    against a Messages API that answers in 3 s; prints p50/p99 of each. 1 if the run broke."""
+    app_targets = [t for t in TARGETS if not t.is_floor]
+    with tempfile.TemporaryDirectory(prefix="bench-slow-twilio-") as tmp, ExitStack() as stack:
+        work_dir = Path(tmp)
+        fake = stack.enter_context(_fake_twilio(SLOW_TWILIO_SECONDS))
+        # The line's limits raised so every press reaches the slow API: the worst case. With the
+        # defaults only 20 an hour would, and every other press is answered at once.
+        port, _ = stack.enter_context(gunicorn(
+            SERVERS["app"], work_dir, TWILIO_API_BASE_URL=fake.base_url,
+            IVR_LINE_TEXTS_PER_HOUR="100000", IVR_LINE_TEXTS_PER_DAY="1000000"))
+        print("app server: " + shlex.join(procfile_command(SERVERS["app"], port)[2:]))
+        print(f"client: {args.client}, {args.connections} connections, {args.seconds:g}s per target; "
+              f"{args.pressers} caller(s) pressing 'text me this' against a Messages API that answers "
+              f"in {SLOW_TWILIO_SECONDS:g} s")
+        requests = {t.name: signed_request(port, t) for t in app_targets}
+        for target in app_targets:  # warm-up, not recorded
+            load(requests[target.name], 1, args.connections, work_dir)
+        results: dict[str, tuple[Load, Load]] = {}
+        press_latencies: list[float] = []
+        numbers = itertools.count(1)  # one sequence for every presser: no number is used twice
+        for target in app_targets:
+            alone = load(requests[target.name], args.seconds, args.connections, work_dir)
+            stop, lock = threading.Event(), threading.Lock()
+            pressers = [threading.Thread(target=_press_text_me,
+                                         args=(port, stop, press_latencies, lock, numbers))
+                        for _ in range(args.pressers)]
+            for thread in pressers:
+                thread.start()
+            time.sleep(0.5)  # let the pressers reach the slow API first
+            try:
+                slowed = load(requests[target.name], args.seconds, args.connections, work_dir)
+            finally:
+                stop.set()
+                for thread in pressers:
+                    thread.join()
+            results[target.name] = (alone, slowed)
+        api_requests = len(fake.requests)
+
+    print(f"\n{'target':<22}{'alone p50':>11}{'p99 ms':>9}{'  with pressers p50':>20}{'p99 ms':>9}"
+          f"{'req/s':>8}{'errors':>8}")
+    for name, (alone, slowed) in results.items():
+        print(f"{name:<22}{alone.p50_ms:>11.2f}{alone.p99_ms:>9.2f}{slowed.p50_ms:>20.2f}"
+              f"{slowed.p99_ms:>9.2f}{slowed.rps:>8.0f}{slowed.errors:>8}")
+    answered = sorted(t for t in press_latencies if t != float("inf"))
+    if answered:
+        print(f"\n'text me this' presses: {len(press_latencies)}, reaching the API {api_requests}, "
+              f"answered in {statistics.median(answered) * 1e3:.0f} ms median, "
+              f"{answered[-1] * 1e3:.0f} ms at most; failed {len(press_latencies) - len(answered)}")
+    errors = sum(a.errors + b.errors for a, b in results.values()) + len(press_latencies) - len(answered)
+    if errors:
+        print(f"\nRUN INVALID: {errors} request(s) failed (non-200, non-XML or socket errors).")
+        return 1
+    return 0
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options; the defaults take about two and a half minutes."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -522,8 +619,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (8)")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
                         help="load generator: wrk if installed (auto), or the Python fallback")
+    parser.add_argument("--slow-twilio", action="store_true",
+                        help="instead: each app target alone, then while callers press 'text me this' "
+                             f"against a Messages API answering in {SLOW_TWILIO_SECONDS:g} s")
+    parser.add_argument("--pressers", type=int, default=2,
+                        help="with --slow-twilio: callers pressing 'text me this' at once (2)")
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.seconds <= 0 or args.connections < 1:
+    if args.rounds < 1 or args.seconds <= 0 or args.connections < 1 or args.pressers < 0:
         parser.error("--rounds, --seconds and --connections must be positive")
     has_wrk = shutil.which("wrk") is not None
     if args.client == "wrk" and not has_wrk:
@@ -544,6 +646,8 @@ def main(argv: list[str] | None = None) -> int:
               "competes with the servers.", file=sys.stderr)
     # Turn `kill` into the same clean exit as Ctrl-C, so the servers are stopped either way.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if args.slow_twilio:
+        return slow_twilio_run(args, load)
 
     with tempfile.TemporaryDirectory(prefix="bench-webhooks-") as tmp, ExitStack() as stack:
         work_dir = Path(tmp)

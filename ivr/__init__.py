@@ -117,7 +117,7 @@ def _sender(settings, menu: Menu, log) -> TextSender | None:
             log.warning("TWILIO_ACCOUNT_SID is not set: 'text me this' will say it cannot send.")
         return None
     # A short timeout: the caller is waiting on the line while the text is sent.
-    return TextSender(settings.account_sid, settings.auth_token, settings.api_base_url, timeout=2.0)
+    return TextSender(settings.account_sid, settings.auth_token, settings.api_base_url)
 
 
 def create_app(test_config: dict[str, str] | None = None) -> Flask:

@@ -23,7 +23,9 @@ UNAVAILABLE_REPEAT_KEY = "1"
 TEXT_ME_KEY = "1"
 # While scheduling is closed: text me the number.
 TEXT_NUMBER_KEY = "2"
-TEXT_OUTCOMES = ("sent", "already_sent", "not_possible", "opted_out", "not_sent")
+# "send_word": the line will not text this caller now (their caller ID is not attested, or the line
+# sent its share of texts), so it says which word to text instead: an inbound text proves the number.
+TEXT_OUTCOMES = ("sent", "already_sent", "not_possible", "opted_out", "not_sent", "send_word")
 TEXT_PHRASES = ("text_me_key",) + tuple(f"text_{outcome}" for outcome in TEXT_OUTCOMES)
 # Below this, Twilio's speech recogniser is guessing: ask again rather than act on a guess.
 SPEECH_CONFIDENCE = 0.5
@@ -178,11 +180,19 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
 
 def text_result(menu: Menu, node_id: str, outcome: str) -> Turn:
     """What to say after trying to text `node_id`'s summary: `outcome` is one of TEXT_OUTCOMES."""
-    said = spoken(menu, menu.phrases.get(f"text_{outcome}") or menu.phrases.get("text_not_sent", ""))
+    said = spoken(menu, menu.phrases.get(f"text_{outcome}") or menu.phrases.get("text_not_sent", ""),
+                  keyword=texting_word(menu, node_id))
     if node_id == menu.operator and menu.hours is not None:  # the number, texted while closed
         return closed(menu, say=(said,))
     node = menu.nodes.get(node_id) or menu.nodes[menu.start]
     return Turn(prompt=(said,) + _choices(menu, node), gather=Gather(node.id))
+
+
+def texting_word(menu: Menu, node_id: str) -> str:
+    """The word a caller can text to get `node_id`'s text: its first keyword in the menu's language,
+    in capitals ("PUMP", "BOMBA"); MENU for a node with none."""
+    node = menu.nodes.get(node_id)
+    return (node.keywords[0] if node is not None and node.keywords else "menu").upper()
 
 
 def texted_summary(menu: Menu, node_id: str) -> str:

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from . import hours, schema
 from .hours import Hours
 from .matching import KeywordMatcher, claimed_twice, normalise
-from .phone import PHONE_IN_TEXT, looks_like_phone_number, to_e164
+from .phone import PHONE_IN_TEXT, PhoneNumberProblem, looks_like_phone_number, parse_number
 from .yaml_strict import Bool, Int, Map, MenuFileError, Null, Problem, Seq, Str, read_yaml
 
 NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
@@ -328,7 +328,7 @@ class _Builder:
     def check_texting_phrases(self, phrases, raw) -> None:
         """Texting is offered with all of its phrases or none: a half-written set would switch it off."""
         names = ("text_me_key", "text_sent", "text_already_sent", "text_not_possible", "text_opted_out",
-                 "text_not_sent")
+                 "text_not_sent", "text_send_word")
         given = [n for n in names if phrases.get(n)]
         if given and len(given) < len(names):
             missing = ", ".join(n for n in names if n not in given)
@@ -584,11 +584,13 @@ class _Builder:
         for name, number in self.named(raw, doc, "phones", 'scheduling: "(502) 635-6397"'):
             # Known even when its number is wrong, so text using {name} is not reported as well.
             self.phone_names += (str(name),)
-            e164 = to_e164(str(number)) if isinstance(number, (Str, Int)) else None
-            if not e164:
-                self.error(number, f"{_shown(number)} is not a valid phone number",
-                           "write a 10-digit US number such as \"(502) 635-6397\", or +country code "
-                           "and number", fallback=name)
+            try:
+                if not isinstance(number, (Str, Int)):
+                    raise PhoneNumberProblem("is not a valid phone number", 'write a 10-digit US number '
+                                             'such as "(502) 635-6397", or + country code and number')
+                e164 = parse_number(str(number))
+            except PhoneNumberProblem as problem:
+                self.error(number, f"{_shown(number)} {problem.reason}", problem.fix, fallback=name)
                 continue
             phones[str(name)] = e164
         return phones

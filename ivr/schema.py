@@ -74,8 +74,13 @@ PHRASES = {
                                        "get texts.", required=False),
     "text_opted_out": Field("text", "Said when the caller's number asked for no texts (STOP).",
                             required=False),
-    "text_not_sent": Field("text", "Said when the text could not be sent now (too many, or an error).",
+    "text_not_sent": Field("text", "Said when the text could not be sent now (an error, or no answer).",
                            required=False),
+    "text_send_word": Field("text", "Said instead of texting when the caller's number is not confirmed by "
+                                    "their carrier, or the line has sent its texts for the hour or day: "
+                                    "which {keyword} to text to get it (the node's first keyword, in "
+                                    "capitals).", required=False, placeholders=("keyword",),
+                            needs=("keyword",)),
     "closed": Field("text", "Said instead of the transfer when the scheduling line is closed (only with "
                             "hours:).", required=False, placeholders=("hours", "number"),
                     needs=("hours", "number")),

@@ -66,6 +66,25 @@ SETTINGS = (
     Setting("IVR_RELOAD_SECONDS", "2",
             "How often, at most, each worker looks for a changed menu file (a cheap check of its "
             "date and size on the next request); 0 looks on every request."),
+    Setting("IVR_TEXTS_PER_DAY", "5",
+            "How many summaries one caller may get by text in 24 hours."),
+    Setting("IVR_LINE_TEXTS_PER_HOUR", "20",
+            "How many 'text me this' texts the whole line may send in an hour, to every caller "
+            "together, so spoofed caller IDs cannot spread a flood over many numbers. Once reached, "
+            "callers are told to text the summary's word instead, and a warning is logged."),
+    Setting("IVR_LINE_TEXTS_PER_DAY", "100",
+            "How many 'text me this' texts the whole line may send in 24 hours, to every caller "
+            "together."),
+    Setting("IVR_TEXT_REQUIRES_ATTESTATION", "A",
+            "The carrier's caller-ID attestation (Twilio's StirVerstat) a call needs before the line "
+            "texts the number it comes from: A (TN-Validation-Passed-A, the carrier knows the caller "
+            "owns the number), B (A or B), C (A, B or C), or none (any call, even unverified: only "
+            "for testing). Other callers are told to text the summary's word instead."),
+    Setting("IVR_LINE_TEXTS_AT_ONCE", "1",
+            "How many 'text me this' sends may wait on Twilio at the same time, across the workers "
+            "sharing IVR_DATABASE (each waits 1.5 s at most). A caller who presses meanwhile is told "
+            "to text the summary's word instead. Keep it below WEB_CONCURRENCY, so a slow Twilio "
+            "never holds every worker."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -97,6 +116,11 @@ class Settings:
     api_base_url: str
     database: Path
     texts_per_hour: int
+    texts_per_day: int = 5
+    line_texts_per_hour: int = 20
+    line_texts_per_day: int = 100
+    text_requires_attestation: str = "A"  # A, B, C or none
+    line_texts_at_once: int = 1
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -162,7 +186,23 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         api_base_url=values["TWILIO_API_BASE_URL"].rstrip("/"),
         database=Path(values["IVR_DATABASE"]),
         texts_per_hour=int(_number(values, "IVR_TEXTS_PER_HOUR", int, 0, 100)),
+        texts_per_day=int(_number(values, "IVR_TEXTS_PER_DAY", int, 0, 1000)),
+        line_texts_per_hour=int(_number(values, "IVR_LINE_TEXTS_PER_HOUR", int, 0, 100000)),
+        line_texts_per_day=int(_number(values, "IVR_LINE_TEXTS_PER_DAY", int, 0, 1000000)),
+        text_requires_attestation=_attestation(values["IVR_TEXT_REQUIRES_ATTESTATION"]),
+        line_texts_at_once=int(_number(values, "IVR_LINE_TEXTS_AT_ONCE", int, 0, 100)),
     )
+
+
+ATTESTATION_LEVELS = ("A", "B", "C", "none")
+
+
+def _attestation(value: str) -> str:
+    """IVR_TEXT_REQUIRES_ATTESTATION as A, B, C or none, or a StartupError."""
+    level = value.upper() if value.upper() in ("A", "B", "C") else value.lower()
+    if level not in ATTESTATION_LEVELS:
+        raise StartupError(f"IVR_TEXT_REQUIRES_ATTESTATION must be A, B, C or none (it is {value!r}).")
+    return level
 
 
 def _number(values: Mapping[str, str], name: str, kind: type, low: float, high: float) -> float:

@@ -18,11 +18,13 @@ from .phone import to_e164
 
 log = logging.getLogger("ivr")
 
-Reservation = Literal["ok", "already_sent", "too_many", "opted_out"]
+Reservation = Literal["ok", "already_sent", "too_many", "opted_out", "line_hour_full", "line_day_full",
+                      "line_busy"]
 
 WINDOW_SECONDS = 3600.0
-# Send rows only serve the per-call and per-hour rules; a day is far longer than any call or window.
-KEEP_SENDS_SECONDS = 86400.0
+DAY_SECONDS = 86400.0
+# Send rows only serve the per-call, per-hour and per-day rules: a day is the longest window.
+KEEP_SENDS_SECONDS = DAY_SECONDS
 BUSY_TIMEOUT_SECONDS = 5.0
 
 
@@ -50,8 +52,14 @@ class Store(Protocol):
     def is_opted_out(self, number: str) -> bool:
         """True when `number` texted STOP and has not texted START since."""
 
-    def reserve_text(self, caller: str, call_sid: str, node: str, now: float, per_hour: int) -> Reservation:
+    def reserve_text(self, caller: str, call_sid: str, node: str, now: float, per_hour: int,
+                     per_day: int | None = None, line_per_hour: int | None = None,
+                     line_per_day: int | None = None,
+                     at_once: tuple[int, float] | None = None) -> Reservation:
         """Decide and record, atomically, whether the line may text `node`'s summary to `caller`."""
+
+    def finish_text(self, call_sid: str, node: str) -> None:
+        """Record that the send reserved for `node` in `call_sid` is over, whatever its outcome."""
 
     def release_text(self, caller: str, call_sid: str, node: str) -> None:
         """Undo a reservation whose send then failed, so it does not use up the caller's allowance."""
@@ -78,6 +86,12 @@ CREATE TABLE IF NOT EXISTS texts (
 );
 CREATE INDEX IF NOT EXISTS texts_by_caller ON texts (caller_hash, sent_at);
 CREATE INDEX IF NOT EXISTS texts_by_age ON texts (sent_at);
+CREATE TABLE IF NOT EXISTS sending (
+    call_sid TEXT NOT NULL,
+    node TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    PRIMARY KEY (call_sid, node)
+);
 """
 
 class SqliteStore:
@@ -193,13 +207,20 @@ class SqliteStore:
             raise StoreError(f"cannot read the line's database: {error}") from error
         return row is not None
 
-    def reserve_text(self, caller: str, call_sid: str, node: str, now: float, per_hour: int) -> Reservation:
+    def reserve_text(self, caller: str, call_sid: str, node: str, now: float, per_hour: int,
+                     per_day: int | None = None, line_per_hour: int | None = None,
+                     line_per_day: int | None = None,
+                     at_once: tuple[int, float] | None = None) -> Reservation:
         """Decide and record, atomically, whether the line may text `node`'s summary to `caller`.
 
         Returns "opted_out" (the caller texted STOP), "already_sent" (this node was already texted
-        in this call), "too_many" (`per_hour` texts reached this caller in the 3600 s before `now`;
-        a `per_hour` below 1 refuses every text) or "ok", checked in that order. Only "ok" records a
-        send; call release_text if the send then fails. `now` is time.time() (a parameter for tests).
+        in this call), "too_many" (`per_hour` texts reached this caller in the 3600 s before `now`,
+        or `per_day` in the 86400 s before it), "line_hour_full" or "line_day_full" (the whole
+        line sent `line_per_hour` texts in the hour, or `line_per_day` in the day, to anyone),
+        "line_busy" (`at_once` is (n, seconds): n sends started in the `seconds` before `now` are
+        not finished yet) or "ok", checked in that order. A limit below 1 refuses every text; None is
+        no limit. Only "ok" records a send; call finish_text when the send is over, and
+        release_text too if it failed. `now` is time.time() (a parameter for tests).
         """
         caller_hash = self._hash(caller)
         # Which summary a family asked for is theirs: the call and node are kept only as a hash too.
@@ -210,11 +231,22 @@ class SqliteStore:
             # "not sent yet" and both send: the second waits (busy timeout), then sees the first's row.
             connection.execute("BEGIN IMMEDIATE")
             try:
-                outcome = self._decide(connection, caller_hash, call_sid, node, now, per_hour)
+                outcome = self._decide(connection, caller_hash, call_sid, node, now,
+                                       (per_hour, per_day, line_per_hour, line_per_day))
+                if at_once is not None:
+                    # A send whose worker died never finishes: it stops counting after `seconds`.
+                    connection.execute("DELETE FROM sending WHERE started_at < ?", (now - at_once[1],))
+                    if outcome == "ok":
+                        (busy,) = connection.execute("SELECT COUNT(*) FROM sending").fetchone()
+                        if busy >= at_once[0]:
+                            outcome = "line_busy"
                 if outcome == "ok":
                     connection.execute(
                         "INSERT INTO texts (call_sid, node, caller_hash, sent_at) VALUES (?, ?, ?, ?)",
                         (call_sid, node, caller_hash, now))
+                    if at_once is not None:
+                        connection.execute("INSERT OR REPLACE INTO sending (call_sid, node, started_at) "
+                                           "VALUES (?, ?, ?)", (call_sid, node, now))
                 # Pruning here keeps the file small with no separate job to run.
                 connection.execute("DELETE FROM texts WHERE sent_at < ?", (now - KEEP_SENDS_SECONDS,))
                 connection.execute("COMMIT")
@@ -230,15 +262,35 @@ class SqliteStore:
 
     @staticmethod
     def _decide(connection: sqlite3.Connection, caller_hash: str, call_sid: str, node: str, now: float,
-                per_hour: int) -> Reservation:
+                limits: tuple[int | None, int | None, int | None, int | None]) -> Reservation:
+        per_hour, per_day, line_per_hour, line_per_day = limits
         if connection.execute("SELECT 1 FROM opt_outs WHERE number_hash = ?", (caller_hash,)).fetchone():
             return "opted_out"
         if connection.execute("SELECT 1 FROM texts WHERE call_sid = ? AND node = ?",
                               (call_sid, node)).fetchone():
             return "already_sent"
-        (recent,) = connection.execute("SELECT COUNT(*) FROM texts WHERE caller_hash = ? AND sent_at > ?",
-                                       (caller_hash, now - WINDOW_SECONDS)).fetchone()
-        return "too_many" if recent >= per_hour else "ok"
+
+        def count(where: str, params: tuple) -> int:
+            return connection.execute(f"SELECT COUNT(*) FROM texts WHERE {where}", params).fetchone()[0]
+
+        # The caller's own limits first: a caller over them is not what filled the line.
+        if count("caller_hash = ? AND sent_at > ?", (caller_hash, now - WINDOW_SECONDS)) >= per_hour:
+            return "too_many"
+        if per_day is not None and \
+                count("caller_hash = ? AND sent_at > ?", (caller_hash, now - DAY_SECONDS)) >= per_day:
+            return "too_many"
+        # The line's limits count every number together: a spoofer who gives each call another
+        # caller ID gets past the per-caller limits, never past these.
+        if line_per_hour is not None and count("sent_at > ?", (now - WINDOW_SECONDS,)) >= line_per_hour:
+            return "line_hour_full"
+        if line_per_day is not None and count("sent_at > ?", (now - DAY_SECONDS,)) >= line_per_day:
+            return "line_day_full"
+        return "ok"
+
+    def finish_text(self, call_sid: str, node: str) -> None:
+        """Record that the send reserved for `node` in `call_sid` is over, whatever its outcome."""
+        self._write("DELETE FROM sending WHERE call_sid = ? AND node = ?",
+                    (self._hash(f"{call_sid}/{node}"), ""))
 
     def release_text(self, caller: str, call_sid: str, node: str) -> None:
         """Undo a reservation whose send then failed, so it does not use up the caller's allowance."""

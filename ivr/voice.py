@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -16,7 +17,7 @@ from .engine import Turn
 from .line import current_line
 from .logs import printable
 from .menus import Menu
-from .phone import is_callable_caller_id
+from .phone import is_callable_caller_id, is_textable_caller
 from .store import StoreError
 from .twilio_auth import require_twilio_signature
 from .twiml import Urls, render
@@ -118,18 +119,35 @@ def keys(node: str) -> Response:
 def _text_summary(menu: Menu, node: str) -> str:
     """Send `node`'s summary by text to the caller, from the number they dialled; the outcome."""
     line = current_line()
+    settings = line.settings
     caller, clinic, call = request.form.get("From", ""), request.form.get("To", ""), _sid()
-    if not is_callable_caller_id(caller) or not is_callable_caller_id(clinic):
+    if not is_textable_caller(caller) or not is_callable_caller_id(clinic):
         return "not_possible"
+    if not caller_is_attested(request.form.get("StirVerstat"), settings.text_requires_attestation):
+        # Anyone can show any caller ID; only the carrier's attestation says this caller owns it.
+        # Texting the word in proves it too, so that is what the caller is told.
+        log.debug("call %s: summary %s not texted: caller ID not attested", call, node)
+        return "send_word"
     if line.sender is None:
         log.error("call %s: cannot send a text: TWILIO_ACCOUNT_SID is not set", call)
         return "not_sent"
     try:
-        reservation = line.store.reserve_text(caller, call, node, time.time(), line.settings.texts_per_hour)
+        # While IVR_LINE_TEXTS_AT_ONCE sends wait on Twilio, callers are told the word to text: a
+        # slow Twilio then holds that many webhook workers at most, never all of them. A send that
+        # never finishes (its worker died) stops counting after twice the send's budget.
+        reservation = line.store.reserve_text(
+            caller, call, node, time.time(), settings.texts_per_hour, per_day=settings.texts_per_day,
+            line_per_hour=settings.line_texts_per_hour, line_per_day=settings.line_texts_per_day,
+            at_once=(settings.line_texts_at_once, 2 * line.sender.timeout))
         if reservation != "ok":
             log.debug("call %s: summary %s not texted: %s", call, node, reservation)
-            return {"already_sent": "already_sent", "opted_out": "opted_out"}.get(reservation, "not_sent")
-        result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
+            if reservation in ("line_hour_full", "line_day_full"):
+                _warn_line_full(reservation)
+            return {"already_sent": "already_sent", "opted_out": "opted_out"}.get(reservation, "send_word")
+        try:
+            result = line.sender.send(caller, clinic, engine.texted_summary(menu, node))
+        finally:
+            _finish_text(call, node)
         if result.status == "opted_out":  # Twilio knows of a STOP we never saw
             line.store.opt_out(caller)
         if not result.sent and result.code is not None:
@@ -142,6 +160,50 @@ def _text_summary(menu: Menu, node: str) -> str:
     log.debug("call %s: summary %s texted: %s", call, node, result.status)
     return {"sent": "sent", "opted_out": "opted_out", "invalid_number": "not_possible",
             "not_mobile": "not_possible"}.get(result.status, "not_sent")
+
+
+def _finish_text(call: str, node: str) -> None:
+    """Mark the send over; a store failure here must not turn a sent text into "not sent"."""
+    try:
+        current_line().store.finish_text(call, node)
+    except StoreError:
+        # The reservation stops counting as in flight on its own, after twice the send's budget.
+        log.warning("call %s: could not record that a send ended", call, exc_info=True)
+
+
+# Every StirVerstat Twilio sends for a call whose carrier signed its caller ID, and the attestation
+# it means; TN-Validation-Failed(-A/B/C), No-TN-Validation and no parameter at all attest nothing.
+ATTESTED = {"TN-Validation-Passed-A": "A", "TN-Validation-Passed-B": "B", "TN-Validation-Passed-C": "C"}
+
+
+def caller_is_attested(verstat: str | None, required: str) -> bool:
+    """True when Twilio's StirVerstat meets `required` (A, B, C, or none for every call)."""
+    if required == "none":
+        return True
+    level = ATTESTED.get((verstat or "").strip())
+    return level is not None and level <= required  # "A" < "B" < "C": A is the strongest
+
+
+# When each line-wide limit was last reported by this worker (time.monotonic()).
+_LINE_FULL_WARNED: dict[str, float] = {}
+_LINE_FULL_WINDOWS = {"line_hour_full": 3600.0, "line_day_full": 86400.0}
+_LINE_FULL_TEXT = {"line_hour_full": ("IVR_LINE_TEXTS_PER_HOUR", "an hour"),
+                   "line_day_full": ("IVR_LINE_TEXTS_PER_DAY", "a day")}
+_warn_lock = threading.Lock()
+
+
+def _warn_line_full(which: str) -> None:
+    """Log, once per worker per window of that limit, that the line has sent all its texts."""
+    now = time.monotonic()
+    with _warn_lock:
+        last = _LINE_FULL_WARNED.get(which)
+        if last is not None and now - last < _LINE_FULL_WINDOWS[which]:
+            return
+        _LINE_FULL_WARNED[which] = now
+    name, window = _LINE_FULL_TEXT[which]
+    log.warning("The line has sent all the texts it may send in %s (%s): callers are told to text "
+                "the word instead. Many callers at once, or someone pumping texts with spoofed caller "
+                "IDs? Reported once %s per worker.", window, name, window)
 
 
 @bp.post("/<node>/silence")

@@ -114,6 +114,8 @@ class Call:
             "Caller": caller, "Called": called, "CallStatus": "ringing", "ApiVersion": "2010-04-01",
             "Direction": "inbound", "FromCity": "LOUISVILLE", "FromState": "KY", "FromZip": "",
             "FromCountry": "US",
+            # A mobile caller whose carrier signed the caller ID with full attestation (SHAKEN/STIR).
+            "StirVerstat": "TN-Validation-Passed-A",
         }
         self.doc: ET.Element | None = None
         self.transcript: list[str] = []

@@ -38,18 +38,21 @@ class _Plan:
     message: str = ""
     delay: float = 0.0
     raw_body: str | None = None
+    trickle: float = 0.0  # spread the answer's body over this many seconds, a byte at a time
 
 
 class FakeTwilio:
     """Twilio's `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, on 127.0.0.1, one port per fake.
 
     By default every request with the right basic auth gets 201 and a message resource, as Twilio
-    answers. `refuse`, `fail_with_status` and `delay` program the next answers, in order.
+    answers. `refuse`, `fail_with_status`, `delay` and `trickle` program the next answers, in order;
+    `answer_after` makes every answer slow, as a Twilio having a bad day.
     """
 
-    def __init__(self, account_sid: str, auth_token: str):
+    def __init__(self, account_sid: str, auth_token: str, answer_after: float = 0.0):
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.answer_after = answer_after  # seconds every request waits before its answer
         self.requests: list[Recorded] = []
         self._plans: deque[_Plan] = deque()
         self._lock = threading.Lock()
@@ -80,6 +83,11 @@ class FakeTwilio:
     def delay(self, seconds: float) -> None:
         """Wait `seconds` before answering the next request (normally), to make the client time out."""
         self._plan(_Plan(delay=seconds))
+
+    def trickle(self, seconds: float) -> None:
+        """Answer the next request at once, but send its body a byte at a time over `seconds`: no
+        single wait is long, so only a deadline for the whole request ends it."""
+        self._plan(_Plan(trickle=seconds))
 
     def _plan(self, plan: _Plan) -> None:
         with self._lock:
@@ -148,8 +156,11 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             if auth != (fake.account_sid, fake.auth_token):
                 return self._json(401, _error(20003, 401, "Authenticate"))
             plan = fake._next_plan()
-            if plan.delay and fake._stopping.wait(plan.delay):
+            delay = plan.delay or fake.answer_after
+            if delay and fake._stopping.wait(delay):
                 return  # stopped while delaying: the client has long gone
+            if plan.trickle:
+                return self._trickle(_message(fake.account_sid, form), plan.trickle)
             if plan.raw_body is not None:
                 return self._send(plan.status, plan.raw_body.encode(), "text/html")
             if plan.code is not None:
@@ -159,6 +170,22 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             if not form.get("Body"):
                 return self._json(400, _error(21602, 400, "Message body is required."))
             return self._json(201, _message(fake.account_sid, form))
+
+        def _trickle(self, payload: dict[str, object], seconds: float) -> None:
+            body = json.dumps(payload).encode()
+            try:
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.flush()
+                for byte in range(len(body)):
+                    if fake._stopping.wait(seconds / len(body)):
+                        return
+                    self.wfile.write(body[byte:byte + 1])
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up, as it should
 
         def _json(self, status: int, payload: dict[str, object]) -> None:
             self._send(status, json.dumps(payload).encode(), "application/json")

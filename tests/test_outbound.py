@@ -156,7 +156,7 @@ def test_the_default_base_url_is_twilios():
     sender = TextSender(ACCOUNT, TOKEN)
     try:
         assert sender._client.api.base_url == "https://api.twilio.com"
-        assert sender._http.timeout == 5.0
+        assert sender.timeout == 1.5 and sender._http.timeout == (1.5, 1.5)
     finally:
         sender.close()
 
