@@ -1,0 +1,114 @@
+"""Whether a text or a spoken phrase sounds like an emergency, with a built-in list per language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from .matching import edit_distance, normalise, typo_allowance
+
+# Built in for each language (by its first two letters); staff add more under call: emergency_phrases.
+# A phrase matches when all its words come in order, with at most MAX_GAP other words between two of
+# them: "pump alarm" is found in "the pump's alarm is going off", never in "pump" alone.
+BUILT_IN: dict[str, tuple[str, ...]] = {
+    "en": (
+        "emergency", "911", "ambulance",
+        "not breathing", "not breathe", "stopped breathing", "cant breathe", "cannot breathe",
+        "trouble breathing", "difficulty breathing", "struggling to breathe", "hard to breathe",
+        "gasping", "choking", "choked", "chocking",
+        "seizure", "seizer", "seazure", "seizing", "convulsing", "convulsion", "convulsions",
+        "having a fit", "had a fit",
+        "unconscious", "unresponsive", "passed out", "fainted", "collapsed",
+        "wont wake", "not waking", "cant wake", "will not wake",
+        "blue lips", "lips blue", "lips purple", "purple lips", "turning blue", "going blue",
+        "overdose", "overdosed", "took too much", "gave too much", "too much medicine",
+        "too much medication", "too much baclofen", "double dose",
+        "pump alarm", "pump alarming", "alarm pump", "pump beeping", "pump beep", "beeping pump",
+        "pump making noise", "alarm going off", "keeps beeping", "wont stop beeping",
+        "bleeding a lot", "severe bleeding", "heavy bleeding", "bleeding heavily", "wont stop bleeding",
+        "lots of blood",
+    ),
+    "es": (
+        "emergencia", "911", "ambulancia",
+        "no respira", "no respirando", "dejo de respirar", "le cuesta respirar",
+        "dificultad para respirar", "falta aire", "se ahoga", "ahogando", "ahogandose", "atragantado",
+        "atraganto", "atragantando",
+        "convulsion", "convulsiones", "convulsiona", "convulsionando", "ataque",
+        "no despierta", "inconsciente", "se desmayo", "desmayado", "desmayada", "perdio conocimiento",
+        "no reacciona",
+        "labios morados", "labios azules", "poniendo azul", "poniendo morado", "puso azul", "puso morado",
+        "sobredosis", "tomo demasiado", "demasiado medicamento", "demasiada medicina", "doble dosis",
+        "bomba suena", "bomba sonando", "bomba pita", "bomba pitando", "pitido bomba", "alarma bomba",
+        "bomba alarma",
+        "sangra mucho", "sangrando mucho", "sangrado fuerte", "mucha sangre", "hemorragia",
+        "no para de sangrar", "deja de sangrar",
+    ),
+}
+
+MAX_GAP = 2  # other words allowed between two words of a phrase ("pump is beeping", "alarma de la bomba")
+# Real words one slip away from a phrase word: never read as that word misspelt.
+NOT_TYPOS = frozenset({
+    "cooking", "cooked", "breeding", "blending", "grasping", "sizing", "walking", "tuning",
+    "ahora", "abogando", "sueno", "pintando", "sangre", "sagrado", "cuenta",
+})
+_APOSTROPHES = re.compile(r"['\u2019\u02bc`\u00b4]")
+
+
+def built_in(language: str) -> tuple[str, ...]:
+    """The built-in emergency phrases for `language` (a code such as es-US); () if there are none."""
+    return BUILT_IN.get(language[:2].lower(), ())
+
+
+def words_of(text: str) -> tuple[str, ...]:
+    """The words the matcher compares: normalised, with apostrophes dropped ("can't" -> "cant")."""
+    return tuple(normalise(_APOSTROPHES.sub("", text)).split())
+
+
+@lru_cache(maxsize=65536)
+def same_word(word: str, wanted: str) -> bool:
+    """Whether `word` in a message stands for `wanted`: equal, its plural, or a small slip of it."""
+    if word == wanted or word in (wanted + "s", wanted + "es"):
+        return True
+    if word in NOT_TYPOS:
+        return False
+    allowance = typo_allowance(word, wanted)
+    return allowance > 0 and edit_distance(word, wanted, allowance) <= allowance
+
+
+class EmergencyPhrases:
+    """The phrases that mean an emergency in one language, and whether a message contains one."""
+
+    def __init__(self, phrases: Iterable[str]):
+        self.phrases = tuple(dict.fromkeys(p for p in (words_of(text) for text in phrases) if p))
+
+    def __bool__(self) -> bool:
+        return bool(self.phrases)
+
+    def __len__(self) -> int:
+        return len(self.phrases)
+
+    def found(self, text: str) -> str | None:
+        """The first phrase (as its words) that `text` contains, or None."""
+        words = words_of(text)
+        if not words:
+            return None
+        for phrase in self.phrases:
+            if _contains(words, phrase):
+                return " ".join(phrase)
+        return None
+
+    def match(self, text: str) -> bool:
+        """Whether `text` sounds like an emergency."""
+        return self.found(text) is not None
+
+
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    """Whether `phrase` occurs in `words` in order, each gap at most MAX_GAP words."""
+    def rest(start: int, index: int) -> bool:
+        if index == len(phrase):
+            return True
+        last = len(words) if index == 0 else min(len(words), start + MAX_GAP + 1)
+        return any(same_word(words[i], phrase[index]) and rest(i + 1, index + 1)
+                   for i in range(start, last))
+    return rest(0, 0)
