@@ -81,6 +81,12 @@ class EmergencyPhrases:
 
     def __init__(self, phrases: Iterable[str]):
         self.phrases = tuple(dict.fromkeys(p for p in (words_of(text) for text in phrases) if p))
+        # Each phrase word by its first letter: a slip is forgiven only after a right first letter,
+        # so a message word is compared with a few phrase words, not all of them.
+        self._by_initial: dict[str, set[str]] = {}
+        for phrase in self.phrases:
+            for word in phrase:
+                self._by_initial.setdefault(word[0], set()).add(word)
 
     def __bool__(self) -> bool:
         return bool(self.phrases)
@@ -91,10 +97,12 @@ class EmergencyPhrases:
     def found(self, text: str) -> str | None:
         """The first phrase (as its words) that `text` contains, or None."""
         words = words_of(text)
-        if not words:
-            return None
+        # Which phrase words each word of the message stands for, worked out once per message.
+        meant = {word: {w for w in self._by_initial.get(word[0], ()) if same_word(word, w)}
+                 for word in set(words)}
+        readings = [meant[word] for word in words]
         for phrase in self.phrases:
-            if _contains(words, phrase):
+            if _contains(readings, phrase):
                 return " ".join(phrase)
         return None
 
@@ -103,12 +111,14 @@ class EmergencyPhrases:
         return self.found(text) is not None
 
 
-def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
-    """Whether `phrase` occurs in `words` in order, each gap at most MAX_GAP words."""
-    def rest(start: int, index: int) -> bool:
-        if index == len(phrase):
-            return True
-        last = len(words) if index == 0 else min(len(words), start + MAX_GAP + 1)
-        return any(same_word(words[i], phrase[index]) and rest(i + 1, index + 1)
-                   for i in range(start, last))
-    return rest(0, 0)
+def _contains(readings: list[set[str]], phrase: tuple[str, ...]) -> bool:
+    """Whether `phrase` occurs in the message (what each of its words stands for) in order, each gap
+    at most MAX_GAP words."""
+    # Where the phrase so far can end, word by word: linear in the message, however long the phrase.
+    ends = {i for i, meant in enumerate(readings) if phrase[0] in meant}
+    for wanted in phrase[1:]:
+        ends = {j for i in ends for j in range(i + 1, min(len(readings), i + MAX_GAP + 2))
+                if wanted in readings[j]}
+        if not ends:
+            return False
+    return bool(ends)
