@@ -76,6 +76,16 @@ def _emergency_warnings(menu: Menu) -> Iterator[Problem]:
         yield _warning(menu, "call.emergency_phrases", f"nothing in {menu.language} sounds like an "
                                                        "emergency: the line has no built-in phrases for it",
                        "list them under call: emergency_phrases: (such as [not breathing, seizure])")
+    # A keyword that sounds like an emergency would put the notice before every text about its topic
+    # ("pump" as an emergency phrase): precision matters as much as recall.
+    for node in menu.nodes.values():
+        for keyword in node.keywords:
+            found = menu.emergency_phrases.found(keyword)
+            if found:
+                yield _warning(menu, f"nodes.{node.id}.keywords",
+                               f"the keyword '{keyword}' of '{node.id}' sounds like an emergency "
+                               f"('{found}'): every text about it would get the emergency notice",
+                               "make the emergency phrase longer (such as 'pump alarm'), or drop the keyword")
 
 
 def _around(text: str, position: int) -> str:

@@ -93,6 +93,8 @@ class Menu:
     # (language, voice, sentence): said at the start of every call, in that language's voice.
     offers: tuple[tuple[str, str, str], ...] = ()
     is_translation: bool = False
+    # A translation's own offer, as said in its voice at the start of every call in the first language.
+    offer: str = ""
     # What sounds like an emergency in this language: the built-in list and call: emergency_phrases.
     emergency_phrases: EmergencyPhrases = field(default_factory=lambda: EmergencyPhrases(()), repr=False,
                                                 compare=False)
@@ -473,8 +475,9 @@ class _Builder:
             except MenuFileError as exc:
                 self.problems.extend(exc.problems)
                 continue
-            translations[str(lang)] = replace(translated, is_translation=True, warnings=())
-            offers.append((str(lang), translated.voice, _offer(translated, str(overlay["offer"]))))
+            sentence = _offer(translated, str(overlay["offer"]))
+            translations[str(lang)] = replace(translated, is_translation=True, warnings=(), offer=sentence)
+            offers.append((str(lang), translated.voice, sentence))
         if self.problems:
             raise MenuFileError(self.problems)
         translations = {code: replace(one, other_languages=(menu, *(other for other_code, other in

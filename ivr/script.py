@@ -159,7 +159,14 @@ def _node_section(menu: Menu, node_id: str) -> Section:
 
 def _start_section(menu: Menu) -> Section:
     facts = (("Reached by", "every call"),)
-    return Section("_start", "Start of every call", facts, tuple(_turn_entries(engine.start_call(menu))))
+    entries = _turn_entries(engine.start_call(menu))
+    if menu.offer:  # a translation: what its callers heard in it before choosing it
+        key = schema.LANGUAGE_KEY
+        entries.insert(0, Entry("Before this, on every call", (menu.offer,),
+                                note=f"said in {menu.language} ({menu.voice}) in the first menu of the "
+                                     f"line's first language, after its greeting and emergency notice; "
+                                     f"then the caller presses {key} and hears what follows"))
+    return Section("_start", "Start of every call", facts, tuple(entries))
 
 
 def _voice_section(menu: Menu) -> Section:

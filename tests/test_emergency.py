@@ -142,6 +142,21 @@ def test_check_warns_about_a_language_with_no_emergency_phrases():
     assert not any("sounds like an emergency" in str(w) for w in lint(MENU))
 
 
+def test_check_warns_when_an_emergency_phrase_would_catch_a_keyword():
+    broad = FIXTURE.replace("emergency_phrases: [drowning, poisoned, poisoning]",
+                            "emergency_phrases: [drowning, pump]")
+    warnings = [str(w) for w in lint(parse_menus(broad))]
+    assert any("keyword 'pump' of 'baclofen_pump' sounds like an emergency" in w for w in warnings)
+    assert not any("sounds like an emergency ('" in str(w) for w in lint(MENU))
+
+
+def test_nothing_the_line_itself_says_or_offers_as_a_keyword_sounds_like_an_emergency():
+    for menu in (MENU, ES):
+        for node in menu.nodes.values():
+            for text in (node.say, node.text, node.title, node.label, *node.keywords):
+                assert engine.emergency_language(menu, text) is None, (menu.language, node.id, text)
+
+
 # -- texts ----------------------------------------------------------------------------------------
 
 def test_an_emergency_text_gets_the_notice_first_then_the_usual_reply(texter):
@@ -377,5 +392,6 @@ def test_the_script_shows_the_offer_and_every_emergency_notice_in_every_language
     assert "If this is an emergency, call 911 now." in english and INFO in english
     spanish = render_script(ES)
     assert ES.emergency in spanish[:spanish.index("## 2.")]
+    assert f"{ES.emergency} Para español, oprima 8." in spanish[:spanish.index("## 2.")]
     assert "Si es una emergencia, llame al 911 ahora." in spanish
     assert engine.spoken(ES, ES.phrases["general_info"]) in spanish
