@@ -435,8 +435,9 @@ def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
 
 
 def text_failed(menu: Menu) -> Reply:
-    """The reply when something broke inside the line."""
-    return _reply(written(menu, menu.phrases["sms_error"]), None)
+    """The reply when something broke inside the line (the text may have been an emergency: 911 too)."""
+    return _reply(written(menu, menu.phrases["sms_error"]) + "\n"
+                  + written(menu, menu.phrases["sms_menu_emergency"]), None)
 
 
 def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:

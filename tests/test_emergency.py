@@ -248,6 +248,19 @@ def test_a_short_summary_gets_the_general_information_sentence(texter, tmp_path)
     assert gsm.encoding_of(reply).segments <= 2
 
 
+def test_a_failure_answering_a_text_still_says_call_911(client, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(engine, "text_in", explode)
+    assert Texter(client).send("he is not breathing").endswith("\nEmergency? Call 911.")
+    spanish = Texter(client, "+15025550133")
+    monkeypatch.undo()
+    spanish.send("ESPAÑOL")
+    monkeypatch.setattr(engine, "text_in", explode)
+    assert spanish.send("no respira").endswith("\n¿Emergencia? Llame al 911.")
+
+
 # -- calls ----------------------------------------------------------------------------------------
 
 def spanish_offer(doc) -> str:
