@@ -154,7 +154,8 @@ TOP = {
     "hours": HOURS,
     "languages": (
         "Other languages the line speaks, such as es-US: their voice, the offer said at the start of "
-        "every call, and a translation of every greeting, phrase and node text (and keywords)."),
+        "every call, and a translation of every greeting, phrase and node text (and keywords); under "
+        "call:, the language's own emergency_phrases."),
 }
 OPTIONAL_SECTIONS = ("pronunciations", "hours", "languages")
 # The keys of one language under languages:, and which of them are required.
