@@ -6,7 +6,7 @@ It knows nothing of Flask or Twilio; the voice and SMS renderers turn its answer
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import gsm, schema
 from .hours import describe_week
@@ -54,6 +54,7 @@ class Turn:
     hangup: bool = False
     send_text: str | None = None  # the node whose summary the caller asked to get by text
     offers: tuple[tuple[str, str, str], ...] = ()  # (language, voice, sentence) said before the prompt
+    notices: tuple[tuple[str, str, str], ...] = ()  # (language, voice, sentence) said in full first
     switch_language: str | None = None  # the caller chose this language: start again in it
 
 
@@ -129,7 +130,18 @@ def text_turn(menu: Menu, body: str, language: str | None, last_menu: str | None
     if chosen is not None:
         return menu_reply(translation(menu, chosen)), chosen
     current = translation(menu, help_language(menu, body) or language)
-    return text_in(current, body, last_menu), language
+    return emergency_first(current, body, text_in(current, body, last_menu)), language
+
+
+def emergency_first(menu: Menu, body: str, reply: Reply) -> Reply:
+    """`reply` with the emergency notice first when `body` sounds like an emergency, in the language
+    whose phrases it contains (a Spanish text gets the Spanish notice in an English conversation)."""
+    found = emergency_language(menu, body)
+    if found is None or reply.text is None:  # no reply at all to opt-out words
+        return reply
+    short = gsm.to_gsm(written(menu, menu.phrases["sms_menu_emergency"]))
+    rest = [line for line in reply.text.split("\n") if line != short]  # said better by the notice
+    return _reply("\n".join([written(found, found.phrases["sms_emergency"]), *rest]), reply.menu)
 
 
 def menu_reply(menu: Menu) -> Reply:
@@ -143,7 +155,8 @@ def enter(menu: Menu, node_id: str, say: tuple[str, ...] = ()) -> Turn:
     if node.type == "transfer":
         return Turn(say=say + (spoken(menu, node.say),), dial=node.dial)
     body = (spoken(menu, node.say),) if node.say else ()
-    return Turn(say=say, prompt=body + _choices(menu, node), gather=Gather(node.id))
+    return Turn(say=say, prompt=body + _choices(menu, node), gather=Gather(node.id),
+                offers=_offers(menu, node))
 
 
 def transfer(menu: Menu, say: tuple[str, ...] = ()) -> Turn:
@@ -207,11 +220,15 @@ def _offers_text(menu: Menu, node: Node) -> bool:
     return node.type in ("summary", "transfer") and all(menu.phrases.get(p) for p in TEXT_PHRASES)
 
 
-def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries: int = 0) -> Turn:
+def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries: int = 0, *,
+          notice: bool = True) -> Turn:
     """The caller said `speech` (Twilio's SpeechResult, with its Confidence if given) at `node_id`.
 
     Words are matched with the same keywords as texts; a name of any node takes the caller there.
+    Words that sound like an emergency are answered with the emergency notice first, whatever else.
     """
+    if notice and (alarm := emergency_turn(menu, speech)) is not None:
+        return _before(alarm, heard(menu, node_id, speech, confidence, tries, notice=False))
     words = normalise(speech)
     sure = confidence is None or confidence >= SPEECH_CONFIDENCE
     node = menu.nodes.get(node_id)
@@ -245,6 +262,38 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
     return _retry(menu, node, tries, menu.phrases["not_understood"])
 
 
+def emergency_language(menu: Menu, words: str) -> Menu | None:
+    """The line in the language whose emergency phrases `words` contain (the call's or conversation's
+    own language first), or None when they sound like no emergency."""
+    return next((m for m in (menu, *menu.other_languages) if m.emergency_phrases.match(words)), None)
+
+
+def emergency_turn(menu: Menu, speech: str) -> Turn | None:
+    """The spoken emergency notice, in the language of the words that sounded like one, or None."""
+    found = emergency_language(menu, speech)
+    if found is None:
+        return None
+    if found is menu:
+        return Turn(say=(spoken(menu, menu.emergency),))
+    return Turn(notices=((found.language, found.voice, spoken(found, found.emergency)),))
+
+
+def _before(first: Turn, then: Turn) -> Turn:
+    """`then`, with what `first` says in full put in front of what it says."""
+    return replace(then, notices=first.notices + then.notices, say=first.say + then.say)
+
+
+def with_general_info(menu: Menu, turn: Turn) -> Turn:
+    """`turn` with the general-information sentence after its summary, if it presents a summary
+    (said once per call: the adapter keeps whether it has been said)."""
+    node = menu.nodes.get(turn.gather.node) if turn.gather else None
+    sentence = menu.phrases.get("general_info")
+    if node is None or node.type != "summary" or not sentence or not turn.prompt \
+            or turn.prompt[0] != spoken(menu, node.say):
+        return turn
+    return replace(turn, prompt=(turn.prompt[0], spoken(menu, sentence), *turn.prompt[1:]))
+
+
 def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
     """The caller pressed nothing before the timeout at `node_id`."""
     if node_id in (UNAVAILABLE, CLOSED):
@@ -263,15 +312,21 @@ def dial_ended(menu: Menu, status: str) -> Turn:
 
 
 def failed(menu: Menu) -> Turn:
-    """Something broke inside the line: apologise and put the caller through to a person."""
-    return transfer(menu, say=(spoken(menu, menu.phrases["voice_error"]),))
+    """Something broke inside the line: apologise, give the emergency notice, put the caller through."""
+    return transfer(menu, say=(spoken(menu, menu.phrases["voice_error"]), spoken(menu, menu.emergency)))
 
 
 def _retry(menu: Menu, node: Node, tries: int, apology: str) -> Turn:
     said = (spoken(menu, apology),)
     if tries + 1 > menu.no_input_retries:
         return transfer(menu, say=said)
-    return Turn(prompt=said + _choices(menu, node), gather=Gather(node.id, tries + 1))
+    return Turn(prompt=said + _choices(menu, node), gather=Gather(node.id, tries + 1),
+                offers=_offers(menu, node))
+
+
+def _offers(menu: Menu, node: Node) -> tuple[tuple[str, str, str], ...]:
+    # Every time the first menu is said, a caller who needs another language hears the offer again.
+    return menu.offers if node.id == menu.start else ()
 
 
 def _option_lines(menu: Menu, node: Node) -> list[str]:
@@ -390,8 +445,9 @@ def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
 
 
 def text_failed(menu: Menu) -> Reply:
-    """The reply when something broke inside the line."""
-    return _reply(written(menu, menu.phrases["sms_error"]), None)
+    """The reply when something broke inside the line (the text may have been an emergency: 911 too)."""
+    return _reply(written(menu, menu.phrases["sms_error"]) + "\n"
+                  + written(menu, menu.phrases["sms_menu_emergency"]), None)
 
 
 def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
@@ -402,7 +458,18 @@ def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
     text = written(menu, node.text)
     if node.type == "summary":
         text += "\n" + written(menu, menu.phrases["sms_footer"])
+        info = f"{text}\n{written(menu, menu.phrases.get('general_info', ''))}"
+        if menu.phrases.get("general_info") and \
+                gsm.encoding_of(gsm.to_gsm(info)).segments <= sms_segment_budget(menu):
+            text = info  # the safety sentence, where it costs no message more than the budget
     return _reply(text, current)
+
+
+def sms_segment_budget(menu: Menu) -> int:
+    """How many SMS segments a texted summary of `menu`'s language may take (what `ivr check` counts)."""
+    from .lint import sms_segment_budget as budget  # lint reads the engine's replies: imported late
+
+    return budget(menu)
 
 
 def _menu_reply(menu: Menu, node_id: str, not_understood: bool = False) -> Reply:
@@ -414,10 +481,12 @@ def _menu_text(menu: Menu, node_id: str, not_understood: bool = False) -> str:
     phrases = menu.phrases
     lines = [written(menu, phrases["sms_not_understood"])] if not_understood else []
     lines.append(written(menu, phrases["sms_menu"]))
+    lines.append(written(menu, phrases["sms_menu_emergency"]))
     if node.text:
         lines.append(written(menu, node.text))
     choices = [(o.key, o.target) for o in node.options] + [(schema.OPERATOR_KEY, menu.operator)]
     lines += [f"{key} {_capitalised(menu.nodes[target].label)}" for key, target in choices]
+    lines[-1] += " " + for_reading(menu.operator_number)  # so a family can call without replying
     if node_id == menu.start:
         words = ", ".join(n.keywords[0].upper() for n in menu.nodes.values()
                           if n.keywords and n.type != "menu")

@@ -68,7 +68,7 @@ def _field(spec: schema.Field) -> dict:
         out.update({"type": "string", "enum": list(spec.choices)})
     elif spec.kind in ("node", "phone"):
         out.update(_id_string())
-    elif spec.kind == "keywords":
+    elif spec.kind in ("keywords", "phrases"):
         out.update({"type": "array", "items": {"type": "string", "minLength": 1, "pattern": r"\S"}})
     elif spec.kind == "hours":
         out.update({"type": "string", "pattern": _DAY_HOURS})

@@ -12,6 +12,8 @@ from .yaml_strict import Problem
 WORDS_PER_MINUTE = 150  # an unhurried phone voice
 MAX_SPOKEN_SECONDS = 40
 SMS_MAX_SEGMENTS = 2
+# Texts in a second language (Spanish: á, í, ó, ú need UCS-2) may take four: faithful over short.
+TRANSLATED_SMS_MAX_SEGMENTS = 4
 
 # Written forms a text-to-speech voice reads wrongly, with what to write instead.
 _ABBREVIATION = re.compile(
@@ -27,7 +29,7 @@ _SYMBOL_WORDS = {"&": "and", "/": "or", "%": "percent", "+": "and", "@": "at", "
 def lint(menu: Menu) -> list[Problem]:
     """Every warning for `menu` and its translations, besides the loader's, in file order."""
     found = (list(_sms_warnings(menu)) + list(_spoken_warnings(menu)) + list(_voice_text_warnings(menu))
-             + list(_pronunciation_warnings(menu)))
+             + list(_pronunciation_warnings(menu)) + list(_emergency_warnings(menu)))
     for translated in menu.translations.values():
         found += lint(translated)
     return sorted(found, key=lambda p: (p.line, p.col))
@@ -53,8 +55,7 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
                 yield _warning(menu, path, f"{where} forces the whole text into UCS-2, which fits 70 "
                                            "characters a message instead of 160",
                                "use a plain character if one will do")
-    # Texts in a second language (Spanish: á, í, ó, ú force UCS-2) may take one message more.
-    limit = SMS_MAX_SEGMENTS + 1 if menu.is_translation else SMS_MAX_SEGMENTS
+    limit = sms_segment_budget(menu)
     for source, reply in engine.sms_replies_for_review(menu):
         encoding = gsm.encoding_of(reply)
         if encoding.segments > limit:
@@ -63,6 +64,28 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
                                        f"{encoding.segments} messages ({encoding.units} characters "
                                        f"in {encoding.name})",
                            f"shorten it to fit {limit} messages, footer included")
+
+
+def sms_segment_budget(menu: Menu) -> int:
+    """The most SMS segments a reply in `menu`'s language may take."""
+    return TRANSLATED_SMS_MAX_SEGMENTS if menu.is_translation else SMS_MAX_SEGMENTS
+
+
+def _emergency_warnings(menu: Menu) -> Iterator[Problem]:
+    if not menu.emergency_phrases:
+        yield _warning(menu, "call.emergency_phrases", f"nothing in {menu.language} sounds like an "
+                                                       "emergency: the line has no built-in phrases for it",
+                       "list them under call: emergency_phrases: (such as [not breathing, seizure])")
+    # A keyword that sounds like an emergency would put the notice before every text about its topic
+    # ("pump" as an emergency phrase): precision matters as much as recall.
+    for node in menu.nodes.values():
+        for keyword in node.keywords:
+            found = menu.emergency_phrases.found(keyword)
+            if found:
+                yield _warning(menu, f"nodes.{node.id}.keywords",
+                               f"the keyword '{keyword}' of '{node.id}' sounds like an emergency "
+                               f"('{found}'): every text about it would get the emergency notice",
+                               "make the emergency phrase longer (such as 'pump alarm'), or drop the keyword")
 
 
 def _around(text: str, position: int) -> str:

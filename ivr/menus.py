@@ -12,9 +12,10 @@ from pathlib import Path
 from types import MappingProxyType
 
 from . import hours, schema
+from .emergency import EmergencyPhrases, built_in
 from .hours import Hours
 from .matching import KeywordMatcher, claimed_twice, normalise
-from .phone import PHONE_IN_TEXT, PhoneNumberProblem, looks_like_phone_number, parse_number
+from .phone import PHONE_IN_TEXT, PhoneNumberProblem, for_speaking, looks_like_phone_number, parse_number
 from .yaml_strict import Bool, Int, Map, MenuFileError, Null, Problem, Seq, Str, read_yaml
 
 NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
@@ -92,6 +93,14 @@ class Menu:
     # (language, voice, sentence): said at the start of every call, in that language's voice.
     offers: tuple[tuple[str, str, str], ...] = ()
     is_translation: bool = False
+    # A translation's own offer, as said in its voice at the start of every call in the first language.
+    offer: str = ""
+    # What sounds like an emergency in this language: the built-in list and call: emergency_phrases.
+    emergency_phrases: EmergencyPhrases = field(default_factory=lambda: EmergencyPhrases(()), repr=False,
+                                                compare=False)
+    # The line in each of its other languages (without their own translations), so words in another
+    # language that sound like an emergency are answered in that language.
+    other_languages: tuple[Menu, ...] = field(default=(), repr=False, compare=False)
     warnings: tuple[Problem, ...] = ()
     # Where things were written: "nodes.casting", "nodes.casting.say", "phrases.option" -> (line, col).
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
@@ -248,6 +257,8 @@ class _Builder:
             return str(raw)
         if spec.kind == "keywords":
             return self.keywords(raw, name)
+        if spec.kind == "phrases":
+            return self.phrases_list(raw, name)
         if spec.kind == "hours":
             return self.day_hours(raw, name)
         if spec.kind == "dates":
@@ -352,6 +363,21 @@ class _Builder:
                            f"add '{phrase}:' under phrases ({schema.PHRASES[phrase].help})")
         return hours.Hours(zone, tuple(values[day] or () for day in hours.DAYS), values["closed_on"])
 
+    def phrases_list(self, raw, name: str) -> tuple[str, ...]:
+        """A list of phrases (any words, digits included), each checked to have a word in it."""
+        if not isinstance(raw, Seq):
+            self.error(raw, f"{name} must be a list", "write them as [not breathing, pump alarm]")
+            return ()
+        found = []
+        for item in raw:
+            if not isinstance(item, (Str, Int)) or isinstance(item, Bool) or not normalise(str(item)):
+                self.error(item, f"{name} has a phrase that is {_shown(item)}",
+                           "write words, such as not breathing; put a phrase starting with a symbol in "
+                           "double quotes", fallback=raw)
+                continue
+            found.append(" ".join(str(item).split()))
+        return tuple(found)
+
     def keywords(self, raw, name: str) -> tuple[str, ...]:
         if not isinstance(raw, Seq):
             self.error(raw, f"{name} must be a list", "write them as [word, another word]")
@@ -400,6 +426,7 @@ class _Builder:
         nodes = self.nodes(doc.get("nodes"), doc, phones)
         pronunciations = self.pronunciations(doc.get("pronunciations"), line["language"])
         self.check_texting_phrases(phrases, doc.get("phrases"))
+        self.check_emergency_phrases(phrases, doc.get("phrases"))
         opening_hours = self.opening_hours(doc.get("hours"), phrases)
 
         self.check_call(call, doc.get("call"), nodes)
@@ -421,6 +448,7 @@ class _Builder:
             pronunciations=MappingProxyType(pronunciations),
             hours=opening_hours,
             positions=MappingProxyType(self.positions),
+            emergency_phrases=EmergencyPhrases(built_in(line["language"]) + tuple(call["emergency_phrases"])),
         )
         if doc.get("languages") is not None:
             menu = self.translate(menu, doc)
@@ -447,15 +475,21 @@ class _Builder:
             except MenuFileError as exc:
                 self.problems.extend(exc.problems)
                 continue
-            translations[str(lang)] = replace(translated, is_translation=True, warnings=())
-            offers.append((str(lang), translated.voice, " ".join(str(overlay["offer"]).split())))
+            sentence = _offer(translated, str(overlay["offer"]))
+            translations[str(lang)] = replace(translated, is_translation=True, warnings=(), offer=sentence)
+            offers.append((str(lang), translated.voice, sentence))
         if self.problems:
             raise MenuFileError(self.problems)
+        translations = {code: replace(one, other_languages=(menu, *(other for other_code, other in
+                                                                    translations.items()
+                                                                    if other_code != code)))
+                        for code, one in translations.items()}
         if translations and menu.nodes[menu.start].option(schema.LANGUAGE_KEY):
             raise MenuFileError([Problem(self.filename, *menu.where("nodes." + menu.start),
                                          f"key {schema.LANGUAGE_KEY} of the first menu is kept for "
                                          "choosing another language", "use keys 1 to 7 there")])
-        return replace(menu, translations=MappingProxyType(translations), offers=tuple(offers))
+        return replace(menu, translations=MappingProxyType(translations), offers=tuple(offers),
+                       other_languages=tuple(translations.values()))
 
     def overlaid(self, doc, overlay, lang: str):
         """The document with `overlay`'s texts in place of the first language's, or None if any is
@@ -477,8 +511,11 @@ class _Builder:
         if "name" in overlay:
             _put(line, "name", overlay["name"])
         _put(merged, "line", line)
-        _put(merged, "call", self.replaced(doc["call"], overlay["call"], schema.TRANSLATED_CALL, lang,
-                                           "call"))
+        call = _copy_map(doc["call"])
+        for own in schema.OWN_CALL:  # each language's own: never the first language's, never required
+            call.pop(own, None)
+        _put(merged, "call", self.replaced(call, overlay["call"], schema.TRANSLATED_CALL + schema.OWN_CALL,
+                                           lang, "call"))
         phrases = overlay["phrases"]
         for name in doc["phrases"]:
             if isinstance(phrases, Map) and name not in phrases:
@@ -640,6 +677,15 @@ class _Builder:
                 self.error(where, f"call.{key} must be a {kind} node, but '{node_id}' is a "
                                   f"{nodes[node_id]['type']}", f"point it at a {kind} node")
 
+    def check_emergency_phrases(self, phrases, raw) -> None:
+        """The texted emergency lines must say 911, like the spoken notice."""
+        for name in ("sms_emergency", "sms_menu_emergency"):
+            text = phrases.get(name) or ""
+            if text and not EMERGENCY_NUMBER.search(text):
+                self.error(raw.get(name) if isinstance(raw, Map) else raw,
+                           f"phrases.{name} does not tell families to call 911",
+                           "keep a sentence such as 'If this is an emergency, call 911 now.'")
+
     def nearest_node(self, name, nodes) -> str:
         """A hint for a name that is not a node: the node it most likely means, and where it is."""
         match = difflib.get_close_matches(str(name), nodes, n=1, cutoff=0.6)
@@ -739,6 +785,17 @@ class _Builder:
                 dial=v.get("dial_e164"), parent=v["parent"],
             )
         return built
+
+
+def _offer(translated: Menu, offer: str) -> str:
+    """The offer said at the start of every call: the language's own 911 notice first, so a caller
+    who does not understand the first language hears it before being asked to press a key."""
+    offer = " ".join(offer.split())
+    if EMERGENCY_NUMBER.search(offer):
+        return offer  # staff wrote the notice into the offer themselves
+    numbers = {name: for_speaking(number) for name, number in translated.phones.items()}
+    notice = translated.emergency.format_map({"name": translated.name, **numbers})
+    return f"{notice} {offer}"
 
 
 def _copy_map(original: Map) -> Map:

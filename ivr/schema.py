@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class Field:
     """One key of menus.yaml: what it holds, whether it must be there, and what it is for."""
 
-    kind: str  # text | word | int | node | phone | options | keywords | choice
+    kind: str  # text | word | int | node | phone | options | keywords | phrases | choice
     help: str
     required: bool = True
     default: object = None
@@ -36,6 +36,11 @@ CALL = {
     "greeting": Field("text", "The first thing a caller hears.", placeholders=("name",)),
     "emergency": Field("text", "The emergency notice, said right after the greeting on every call; "
                                "it must tell the caller to dial 9 1 1."),
+    "emergency_phrases": Field("phrases", "Words that sound like an emergency in this language, besides the "
+                                          "line's built-in list: a text or speech containing one is "
+                                          "answered with the emergency notice first. Each phrase "
+                                          "matches as a whole, its words in order.",
+                               required=False, default=()),
     "start": Field("node", "The menu a call (and a first text) starts at."),
     "operator": Field("node", "The transfer node that key 0 reaches from every menu."),
     "no_input_retries": Field("int", "How many times a menu is said again when the caller presses "
@@ -86,6 +91,11 @@ PHRASES = {
                     needs=("hours", "number")),
     "closed_keys": Field("text", "Choices offered after the closed message (only with hours:).",
                          required=False),
+    "general_info": Field("text", "Said once per call after the first summary, and put at the end of a "
+                                  "texted summary where it fits: that this is general information."),
+    "sms_emergency": Field("text", "Put first in the reply to a text that sounds like an emergency; it "
+                                   "must tell the family to call 911."),
+    "sms_menu_emergency": Field("text", "A short line in every texted menu: call 911 in an emergency."),
     "sms_menu": Field("text", "First line of the texted menu.", placeholders=("name",)),
     "sms_words": Field("text", "Last line of the texted main menu: the words a family can text.",
                        placeholders=("keywords",), needs=("keywords",)),
@@ -149,7 +159,8 @@ TOP = {
     "hours": HOURS,
     "languages": (
         "Other languages the line speaks, such as es-US: their voice, the offer said at the start of "
-        "every call, and a translation of every greeting, phrase and node text (and keywords)."),
+        "every call, and a translation of every greeting, phrase and node text (and keywords); under "
+        "call:, the language's own emergency_phrases."),
 }
 OPTIONAL_SECTIONS = ("pronunciations", "hours", "languages")
 # The keys of one language under languages:, and which of them are required.
@@ -157,6 +168,8 @@ LANGUAGE_KEYS = {"voice": True, "offer": True, "name": False, "call": True, "phr
                  "pronunciations": False}
 # The text fields a translation must give wherever the first language has them.
 TRANSLATED_CALL = ("greeting", "emergency")
+# Call keys each language has for itself: a translation neither inherits them nor must give them.
+OWN_CALL = ("emergency_phrases",)
 TRANSLATED_NODE = ("title", "label", "say", "text", "keywords")
 
 # Words text-to-speech voices are known to get wrong: using one with no pronunciation is a warning.

@@ -93,16 +93,24 @@ def routes(menu: Menu, node_id: str) -> list[str]:
 # -- what the engine says, labelled ---------------------------------------------------------------
 
 def _turn_lines(turn: engine.Turn) -> tuple[str, ...]:
-    return turn.say + turn.prompt
+    return (tuple(sentence for _, _, sentence in turn.notices) + turn.say
+            + tuple(sentence for _, _, sentence in turn.offers) + turn.prompt)
 
 
 def _turn_entries(turn: engine.Turn, label: str = "Callers hear") -> list[Entry]:
     entries = []
+
+    def add(lines: tuple[str, ...], note: str) -> None:
+        entries.append(Entry(label if not entries else "Then", lines, note=note))
+
+    for language, voice, sentence in turn.notices:
+        add((sentence,), f"said in full, in {language} ({voice})")
     if turn.say:
-        entries.append(Entry(label, turn.say, note="said in full; keys pressed meanwhile are not heard"))
+        add(turn.say, "said in full; keys pressed meanwhile are not heard")
+    for language, voice, sentence in turn.offers:  # before the prompt, in that language's own voice
+        add((sentence,), f"in {language} ({voice}), while listening: the offer of the other language")
     if turn.prompt:
-        entries.append(Entry(label if not turn.say else "Then", turn.prompt,
-                             note="said while listening; a caller may press a key before it ends"))
+        add(turn.prompt, "said while listening; a caller may press a key before it ends")
     if turn.dial:
         entries.append(Entry("Then", (f"The call is put through to {for_reading(turn.dial)}.",), "note"))
     if turn.hangup:
@@ -151,7 +159,14 @@ def _node_section(menu: Menu, node_id: str) -> Section:
 
 def _start_section(menu: Menu) -> Section:
     facts = (("Reached by", "every call"),)
-    return Section("_start", "Start of every call", facts, tuple(_turn_entries(engine.start_call(menu))))
+    entries = _turn_entries(engine.start_call(menu))
+    if menu.offer:  # a translation: what its callers heard in it before choosing it
+        key = schema.LANGUAGE_KEY
+        entries.insert(0, Entry("Before this, on every call", (menu.offer,),
+                                note=f"said in {menu.language} ({menu.voice}) in the first menu of the "
+                                     f"line's first language, after its greeting and emergency notice; "
+                                     f"then the caller presses {key} and hears what follows"))
+    return Section("_start", "Start of every call", facts, tuple(entries))
 
 
 def _voice_section(menu: Menu) -> Section:
@@ -179,6 +194,11 @@ def _voice_section(menu: Menu) -> Section:
                    "then the line hangs up"),
         Entry("Something went wrong inside the line", _only_new(engine.failed(menu), transfer),
               note=f"then the caller is put through to {operator}"),
+        Entry("Words that sound like an emergency", _emergency_lines(menu),
+              note="said in full first, whatever the caller said them at; then what the line would "
+                   "otherwise do. " + _emergency_note(menu)),
+        Entry("After the first summary of a call", (engine.spoken(menu, menu.phrases["general_info"]),),
+              note="said once per call, after the summary and before its keys"),
     )
     return Section("_voice", "The line's own phrases on the phone", (), entries)
 
@@ -192,10 +212,30 @@ def _texts_section(menu: Menu) -> Section:
         _text_entry(engine.text_in(menu, _NOT_UNDERSTOOD_PROBE, None), "Not understood",
                     "the reply to a text the line does not understand; after a number that is not a "
                     "choice, the same first line comes before that menu"),
+        _text_entry(engine.emergency_first(menu, _emergency_probe(menu), engine.text_in(menu, "?", None)),
+                    "A text that sounds like an emergency",
+                    "the notice comes first, then what the line would otherwise reply (here: a text it "
+                    "does not understand); the same phrases as on the phone, and those of every other "
+                    "language, answered in that language"),
         _text_entry(engine.text_in(menu, schema.OPT_OUT_WORDS[0], None), "Opt-out and opt-in words",
                     f"{carrier}: Twilio's opt-out handling answers these"),
     )
     return Section("_texts", "The line's own texts", (), entries)
+
+
+def _emergency_probe(menu: Menu) -> str:
+    """A phrase of the line's language that sounds like an emergency ("" when it has none)."""
+    return " ".join(menu.emergency_phrases.phrases[0]) if menu.emergency_phrases else ""
+
+
+def _emergency_lines(menu: Menu) -> tuple[str, ...]:
+    turn = engine.emergency_turn(menu, _emergency_probe(menu)) if menu.emergency_phrases else None
+    return _turn_lines(turn) if turn else ("(none: this language has no emergency phrases)",)
+
+
+def _emergency_note(menu: Menu) -> str:
+    phrases = [" ".join(words) for words in menu.emergency_phrases.phrases]
+    return f"The {len(phrases)} phrases in {menu.language}: " + ", ".join(phrases) + "."
 
 
 def script_sections(menu: Menu) -> tuple[Section, ...]:

@@ -24,7 +24,11 @@ def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
     out("[the call starts]")
     turn = engine.start_call(menu)
     inputs = iter(inputs)
+    informed = False  # the general-information sentence, once a call, as the voice webhooks say it
     while True:
+        if not informed:
+            told = engine.with_general_info(menu, turn)
+            informed, turn = told is not turn, told
         _show_turn(menu, turn, out)
         if turn.hangup:
             out("[the line hangs up]")
@@ -75,8 +79,12 @@ def _next(inputs: Iterator[str], out: Callable[[str], None], at_end: str) -> str
 
 
 def _show_turn(menu: Menu, turn: Turn, out: Callable[[str], None]) -> None:
+    for language, _, sentence in turn.notices:
+        out(f"LINE (in {language}): {sentence}")
     for line in turn.say:
         out(f"LINE: {line}")
+    for language, _, sentence in turn.offers:
+        out(f"LINE (in {language}, listening): {sentence}")
     if turn.prompt:
         out(f"LINE (listening for a key or a word): {' '.join(turn.prompt)}")
     if turn.dial:

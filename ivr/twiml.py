@@ -15,6 +15,8 @@ from .menus import Menu
 def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
     """The TwiML document for `turn`; `urls` builds the webhook addresses that carry the call state."""
     response = VoiceResponse()
+    for language, voice, sentence in turn.notices:  # another language's notice, in its own voice
+        response.say(sentence, voice=voice, language=language)
     for line in turn.say:
         _say(response, line, menu)
     if turn.gather is not None:
@@ -75,22 +77,31 @@ def _lexicon(menu: Menu) -> re.Pattern | None:
     return re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
 
 
+# The query value that records the general-information sentence was said, carried in every later URL.
+INFORMED = "info"
+
+
 class Urls:
     """Builds the voice webhook addresses: the node in the path, the retry count in the query.
 
     `prefix` is the public base address (which may carry a path) or the app's script root; with a
     relative address, Twilio resolves it against the address it just requested.
+    `informed`: the general-information sentence has been said on this call (INFORMED in the query).
     """
 
-    def __init__(self, prefix: str, url_for: Callable[..., str], script_root: str = "", language: str = ""):
+    def __init__(self, prefix: str, url_for: Callable[..., str], script_root: str = "", language: str = "",
+                 informed: bool = False):
         self._prefix = prefix
         self._url_for = url_for
         self._script_root = script_root
         self._language = language  # the call's language, when it is not the line's first one
+        self._informed = informed
 
     def _url(self, endpoint: str, **values) -> str:
         if self._language:
             values["lang"] = self._language
+        if self._informed:
+            values[INFORMED] = "1"
         # url_for puts the script root in front; the prefix (public base or that root) replaces it.
         return self._prefix + self._url_for(endpoint, **values).removeprefix(self._script_root)
 

@@ -20,12 +20,14 @@ from .menus import Menu
 from .phone import is_callable_caller_id, is_textable_caller
 from .store import StoreError
 from .twilio_auth import require_twilio_signature
-from .twiml import Urls, render
+from .twiml import INFORMED, Urls, render
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
 log = logging.getLogger("ivr")
 
+# The apology when even the menu is unusable carries the 911 notice in Spanish too, in this voice.
+FALLBACK_SPANISH_VOICE = "Polly.Lupe-Neural"
 MAX_TRIES = 20  # a tries value above this in a URL is forged or a loop; treat it as the limit
 
 
@@ -37,9 +39,9 @@ def _turn(step, menu: Menu, *args) -> Turn:
 
 
 @lru_cache(maxsize=4096)
-def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None) -> str:
+def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None, informed: bool = False) -> str:
     language = menu.language if menu.is_translation else ""
-    return render(turn, menu, Urls(prefix, url_for, request.script_root, language), caller_id)
+    return render(turn, menu, Urls(prefix, url_for, request.script_root, language, informed), caller_id)
 
 
 def _menu() -> Menu:
@@ -61,7 +63,12 @@ def _answer(turn: Turn, menu: Menu) -> Response:
     prefix = current_line().settings.public_base_url or request.script_root
     # Only a transfer depends on who is calling; every other document is the same for every caller.
     caller_id = _caller_id() if turn.dial else None
-    return Response(_document(turn, menu, prefix, caller_id), mimetype="text/xml")
+    # The general-information sentence, once per call after the first summary; the URLs remember it.
+    informed = request.args.get(INFORMED) == "1"
+    if not informed:
+        told = _turn(engine.with_general_info, menu, turn)
+        informed, turn = told is not turn, told
+    return Response(_document(turn, menu, prefix, caller_id, informed), mimetype="text/xml")
 
 
 def _caller_id() -> str | None:
@@ -247,6 +254,9 @@ def failed(error: Exception):
     except Exception:  # the menu itself is unusable: a fixed apology and the number
         log.exception("call %s: could not build the apology", _sid())
         response = VoiceResponse()
-        response.say("Sorry, something went wrong. Please hold while I connect you.")
+        response.say("Sorry, something went wrong. If this is a medical emergency, hang up and dial 9 1 1. "
+                     "Please hold while I connect you.")
+        response.say("Si es una emergencia médica, cuelgue y marque el 9 1 1.", voice=FALLBACK_SPANISH_VOICE,
+                     language="es-US")
         response.dial().number(menu.operator_number)
         return Response(response.to_xml(), mimetype="text/xml")

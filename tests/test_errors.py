@@ -37,7 +37,8 @@ def test_when_even_the_apology_fails_the_caller_is_still_put_through(client, mon
 def test_an_internal_error_on_sms_replies_with_the_number(client, monkeypatch):
     monkeypatch.setattr(engine, "text_in", explode)
     reply = Texter(client).send("pump")
-    assert reply == "Sorry, something went wrong. To make an appointment, call (502) 635-6397."
+    assert reply == "Sorry, something went wrong. To make an appointment, call (502) 635-6397.\n" \
+                    "Emergency? Call 911."
 
 
 def test_an_oversized_body_is_refused_with_a_4xx(client):
