@@ -12,6 +12,9 @@ from .yaml_strict import Problem
 WORDS_PER_MINUTE = 150  # an unhurried phone voice
 MAX_SPOKEN_SECONDS = 40
 SMS_MAX_SEGMENTS = 2
+# A second language gets four: Spanish needs á, í, ó and ú, which put the whole text in UCS-2 (67
+# characters a segment instead of 153), and a faithful translation is longer than the English.
+TRANSLATION_SMS_MAX_SEGMENTS = 4
 
 # Written forms a text-to-speech voice reads wrongly, with what to write instead.
 _ABBREVIATION = re.compile(
@@ -53,8 +56,7 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
                 yield _warning(menu, path, f"{where} forces the whole text into UCS-2, which fits 70 "
                                            "characters a message instead of 160",
                                "use a plain character if one will do")
-    # Texts in a second language (Spanish: á, í, ó, ú force UCS-2) may take one message more.
-    limit = SMS_MAX_SEGMENTS + 1 if menu.is_translation else SMS_MAX_SEGMENTS
+    limit = sms_segment_budget(menu)
     for source, reply in engine.sms_replies_for_review(menu):
         encoding = gsm.encoding_of(reply)
         if encoding.segments > limit:
@@ -63,6 +65,11 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
                                        f"{encoding.segments} messages ({encoding.units} characters "
                                        f"in {encoding.name})",
                            f"shorten it to fit {limit} messages, footer included")
+
+
+def sms_segment_budget(menu: Menu) -> int:
+    """How many SMS segments a text reply of `menu`'s language may take, footer included."""
+    return TRANSLATION_SMS_MAX_SEGMENTS if menu.is_translation else SMS_MAX_SEGMENTS
 
 
 def _around(text: str, position: int) -> str:
