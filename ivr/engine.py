@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import gsm, schema
 from .hours import describe_week
-from .matching import normalise
+from .matching import KeywordMatcher, normalise
 from .menus import Menu, Node
 from .phone import for_reading, for_speaking
 
@@ -53,6 +53,7 @@ class Turn:
     send_text: str | None = None  # the node whose summary the caller asked to get by text
     offers: tuple[tuple[str, str, str], ...] = ()  # (language, voice, sentence) said before the prompt
     switch_language: str | None = None  # the caller chose this language: start again in it
+    switch_node: str | None = None  # ...at this node instead (the caller named it in that language)
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,55 @@ def _language_code(menu: Menu, wanted: str | None) -> str | None:
 
 def text_turn(menu: Menu, body: str, language: str | None, last_menu: str | None) -> tuple[Reply, str | None]:
     """One text of a conversation held in `language` (None: the line's first): the reply, and the
-    conversation's language afterwards (ESPAÑOL and ENGLISH switch it; AYUDA answers in Spanish)."""
+    conversation's language afterwards. ESPAÑOL and ENGLISH switch it; a text in another language
+    sets it: a help word or greeting (AYUDA, HOLA, BUENOS DÍAS), or, while the conversation is in the
+    line's first language, a keyword only another language has (BOMBA, CITA). A keyword both have
+    (BACLOFEN, BOTOX) keeps the conversation's language, and so does a chosen language."""
     chosen = language_choice(menu, body)
     if chosen is not None:
         return menu_reply(translation(menu, chosen)), chosen
-    current = translation(menu, help_language(menu, body) or language)
-    return text_in(current, body, last_menu), language
+    current = translation(menu, help_language(menu, body) or greeting_language(menu, body) or language)
+    named_in = keyword_language(menu, body, current)
+    if named_in is not None and not current.is_translation:
+        current = translation(menu, named_in)
+    matcher = translation(menu, named_in).matcher if named_in else None
+    return text_in(current, body, last_menu, matcher), current.language
+
+
+def greeting_language(menu: Menu, body: str) -> str | None:
+    """The language of the greeting a text starts with (HOLA, BUENOS DÍAS: Spanish), as a code of
+    this line, or None."""
+    return _language_code(menu, _greeting(normalise(body))[0])
+
+
+def _greeting(words: str) -> tuple[str | None, str]:
+    """The language of the greeting `words` start with, and the words after it."""
+    for phrase in sorted(schema.GREETING_LANGUAGES, key=len, reverse=True):  # "buenas tardes" first
+        if words == phrase or words.startswith(phrase + " "):
+            return schema.GREETING_LANGUAGES[phrase], words[len(phrase):].strip()
+    return None, words
+
+
+def _only_greetings(words: str) -> bool:
+    """Whether `words` are greetings and nothing else ("hola buenos dias")."""
+    language, rest = _greeting(words)
+    while language is not None and rest:
+        language, rest = _greeting(rest)
+    return language is not None
+
+
+def keyword_language(menu: Menu, words: str, current: Menu) -> str | None:
+    """The language whose keywords best name what `words` ask for: the one whose keyword covers
+    most of them, `current` on a tie ("botox"); keywords as written before forgiven typos, so
+    "inyeccion" is Spanish, not a slip of "injection". None when no language's keywords name one
+    topic (none, or two: "botox and casting")."""
+    candidates = [current, *(m for m in (menu, *menu.translations.values()) if m is not current)]
+    for typos in (False, True):
+        # max() returns the first of equals, so `current` wins a tie.
+        best = max(candidates, key=lambda m: m.matcher.words_named(words, typos))
+        if best.matcher.words_named(words, typos):
+            return best.language if best.matcher.match(words, typos) else None
+    return None
 
 
 def menu_reply(menu: Menu) -> Reply:
@@ -220,9 +264,14 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
             return enter(menu, target)
         return _own_node_retry(menu, node_id, tries, "not_understood")
     if sure and words:
-        wanted = language_choice(menu, speech) if node.id == menu.start else None
+        first = node.id == menu.start
+        wanted = language_choice(menu, speech) or greeting_language(menu, speech) if first else None
         if wanted not in (None, menu.language):
-            return Turn(switch_language=wanted)  # "español" at the first menu, like key 8
+            return Turn(switch_language=wanted)  # "español" (or "hola") at the first menu, like key 8
+        named_in = keyword_language(menu, speech, menu) if first and not menu.is_translation else None
+        if named_in not in (None, menu.language):  # "bomba" at the first menu: that topic, in Spanish
+            return Turn(switch_language=named_in,
+                        switch_node=translation(menu, named_in).matcher.match(speech))
         if words in schema.MENU_WORDS:
             return enter(menu, menu.start)
         if words in schema.BACK_WORDS:
@@ -233,6 +282,15 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
         if target is not None:
             return enter(menu, target)
     return _retry(menu, node, tries, menu.phrases["not_understood"])
+
+
+def switched(menu: Menu, node_id: str | None = None) -> Turn:
+    """The call goes on in `menu`'s language: from its start, greeting and emergency notice
+    included; or, when the caller named a topic in that language, its emergency notice and then
+    that topic."""
+    if node_id not in menu.nodes:
+        return start_call(menu)
+    return enter(menu, node_id, say=(spoken(menu, menu.emergency),))
 
 
 def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
@@ -301,9 +359,13 @@ def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
     return _own_node_retry(menu, UNAVAILABLE, tries, "invalid_key" if digits else "no_input")
 
 
-def speech_hints(menu: Menu) -> tuple[str, ...]:
-    """The words a caller may say anywhere, to help Twilio's recogniser (Gather hints)."""
+def speech_hints(menu: Menu, node_id: str | None = None) -> tuple[str, ...]:
+    """The words a caller may say at `node_id`, to help Twilio's recogniser (Gather hints); at the
+    first menu also the other languages' keywords, since saying one there switches the call."""
     words = [kw for node in menu.nodes.values() for kw in node.keywords]
+    if node_id == menu.start:
+        words += [kw for other in menu.translations.values() for node in other.nodes.values()
+                  for kw in node.keywords]
     spanish = menu.language.startswith("es")
     line_words = ["menu principal", "regresar", "repetir"] if spanish else ["menu", "back", "repeat"]
     if menu.translations:
@@ -353,8 +415,9 @@ def _own_node_retry(menu: Menu, node_id: str, tries: int, apology: str) -> Turn:
 
 # -- SMS ------------------------------------------------------------------------------------------
 
-def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
-    """The reply to a text `body`, given the menu the sender was last shown (None if unknown)."""
+def text_in(menu: Menu, body: str, last_menu: str | None, matcher: KeywordMatcher | None = None) -> Reply:
+    """The reply to a text `body`, given the menu the sender was last shown (None if unknown);
+    `matcher` finds keywords instead of `menu`'s own (another language's: the node ids are the same)."""
     words = normalise(body)
     current = last_menu if last_menu in menu.nodes and menu.nodes[last_menu].type == "menu" \
         else menu.start
@@ -364,7 +427,7 @@ def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
         return _reply(written(menu, menu.phrases["sms_help"]), last_menu)
     if body.strip() == schema.BACK_KEY or words in schema.BACK_WORDS:
         return _menu_reply(menu, menu.nodes[current].parent or menu.start)
-    if words in schema.MENU_WORDS:
+    if words in schema.MENU_WORDS or _only_greetings(words):
         return _menu_reply(menu, menu.start)
     if words.isdigit():
         if words == schema.OPERATOR_KEY:
@@ -373,7 +436,7 @@ def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
         if option is not None:
             return node_reply(menu, option.target, current)
         return _menu_reply(menu, current, not_understood=True)
-    target = menu.matcher.match(body) if words else None
+    target = (matcher or menu.matcher).match(body) if words else None
     if target is not None:
         return node_reply(menu, target, current)
     return _menu_reply(menu, menu.start, not_understood=True)

@@ -51,8 +51,9 @@ class KeywordMatcher:
     def __init__(self, keywords: Mapping[str, str]):
         self._exact = {normalise(k): target for k, target in keywords.items()}
 
-    def match(self, text: str) -> str | None:
-        """The target the message names, or None when it names none or two different ones."""
+    def match(self, text: str, typos: bool = True) -> str | None:
+        """The target the message names, or None when it names none or two different ones;
+        `typos=False` leaves out the forgiven slips, for telling which language's keywords fit best."""
         words = normalise(text)
         if not words:
             return None
@@ -68,7 +69,18 @@ class KeywordMatcher:
                                                   if longer != kw)]
             targets = {self._exact[kw] for kw in kept}
             return targets.pop() if len(targets) == 1 else None
-        return self._typo(words)
+        return self._typo(words) if typos else None
+
+    def words_named(self, text: str, typos: bool = True) -> int:
+        """How many of the message's words the longest keyword it contains covers (0: none), to
+        tell which language's keywords fit a message best ("inyecciones de botox": three in
+        Spanish, one in English)."""
+        words = normalise(text)
+        padded = f" {words} "
+        found = [len(kw.split()) for kw in self._exact if f" {kw} " in padded]
+        if found:
+            return max(found)
+        return len(words.split()) if words and typos and self._typo(words) is not None else 0
 
     def _typo(self, words: str) -> str | None:
         # Only a whole message that is a keyword with a slip ("baclofin") is forgiven: within a longer

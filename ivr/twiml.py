@@ -20,7 +20,7 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
     if turn.gather is not None:
         with response.gather(
             input="dtmf speech",
-            hints=", ".join(speech_hints(menu)),
+            hints=", ".join(speech_hints(menu, turn.gather.node)),
             language=menu.language,
             speech_timeout="auto",
             num_digits=1,
