@@ -215,3 +215,13 @@ def test_check_counts_spanish_texts_against_four_messages_and_english_against_tw
     hint = [w.hint for w in lint(parse_menus(casting_text_of_length(language, longest + 1)))
             if "text reply for casting" in w.message]
     assert hint == [f"shorten it to fit {budget} messages, footer included"]
+
+
+def test_ivr_simulate_follows_a_spoken_spanish_keyword_like_the_line(capsys):
+    from ivr.cli import main
+
+    assert main(["simulate", str(MENUS), "--keys", "bomba"]) == 0
+    out = capsys.readouterr().out
+    after = out[out.index("[the call goes on in es-US]"):].splitlines()
+    assert after[1] == f"LINE: {ES.emergency}"
+    assert ES.nodes["baclofen_pump"].say in after[2]
