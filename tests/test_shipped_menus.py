@@ -81,3 +81,9 @@ def test_the_english_summaries_keep_the_clinic_pages_meaning():
 
 def test_the_scheduling_line_is_the_clinics():
     assert MENU.operator_number == "+15026356397"
+
+
+def test_a_texter_put_in_spanish_by_a_word_is_told_how_to_get_english():
+    # "intratecal" or "persona" from an English speaker sets Spanish: the menu says how to go back.
+    assert "For English, reply ENGLISH." in engine.menu_reply(ES).text
+    assert engine.text_turn(MENU, "english", "es-US", None)[1] == "en-US"
