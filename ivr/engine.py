@@ -165,13 +165,14 @@ def keyword_language(menu: Menu, words: str, current: Menu) -> str | None:
     most of them, `current` on a tie ("botox"); keywords as written before forgiven typos, so
     "inyeccion" is Spanish, not a slip of "injection". None when no language's keywords name one
     topic (none, or two: "botox and casting")."""
+    if not menu.translations or normalise(words).isdigit():
+        return None
     candidates = [current, *(m for m in (menu, *menu.translations.values()) if m is not current)]
-    for typos in (False, True):
-        # max() returns the first of equals, so `current` wins a tie.
-        best = max(candidates, key=lambda m: m.matcher.words_named(words, typos))
-        if best.matcher.words_named(words, typos):
-            return best.language if best.matcher.match(words, typos) else None
-    return None
+    best = max(candidates, key=lambda m: m.matcher.words_named(words))  # the first of equals: current
+    if best.matcher.words_named(words):
+        return best.language if best.matcher.match(words, typos=False) else None
+    # A whole-message slip ("baclofin", "bonba"): the first language it is a slip in, current first.
+    return next((m.language for m in candidates if m.matcher.match(words)), None)
 
 
 def menu_reply(menu: Menu) -> Reply:

@@ -71,16 +71,12 @@ class KeywordMatcher:
             return targets.pop() if len(targets) == 1 else None
         return self._typo(words) if typos else None
 
-    def words_named(self, text: str, typos: bool = True) -> int:
-        """How many of the message's words the longest keyword it contains covers (0: none), to
-        tell which language's keywords fit a message best ("inyecciones de botox": three in
+    def words_named(self, text: str) -> int:
+        """How many of the message's words the longest keyword in it covers, as written (0: none),
+        to tell which language's keywords fit a message best ("inyecciones de botox": three in
         Spanish, one in English)."""
-        words = normalise(text)
-        padded = f" {words} "
-        found = [len(kw.split()) for kw in self._exact if f" {kw} " in padded]
-        if found:
-            return max(found)
-        return len(words.split()) if words and typos and self._typo(words) is not None else 0
+        padded = f" {normalise(text)} "
+        return max((len(kw.split()) for kw in self._exact if f" {kw} " in padded), default=0)
 
     def _typo(self, words: str) -> str | None:
         # Only a whole message that is a keyword with a slip ("baclofin") is forgiven: within a longer

@@ -43,7 +43,8 @@ def still_in_spanish(texter: Texter) -> None:
                                        ("inyección", "injections"), ("inyeccion", "injections"),
                                        ("quiero saber de la bomba", "baclofen_pump"),
                                        ("Hola, necesito una cita", "scheduling"),
-                                       ("quiero inyecciones de botox", "injections")])
+                                       ("quiero inyecciones de botox", "injections"),
+                                       ("bonba", "baclofen_pump"), ("rizotomya", "rhizotomy")])
 def test_a_first_text_with_a_spanish_keyword_is_answered_in_spanish(client, body, node):
     texter = Texter(client)
     assert texter.send(body) == spanish_reply(node)
