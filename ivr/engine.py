@@ -171,8 +171,9 @@ def keyword_language(menu: Menu, words: str, current: Menu) -> str | None:
     best = max(candidates, key=lambda m: m.matcher.words_named(words))  # the first of equals: current
     if best.matcher.words_named(words):
         return best.language if best.matcher.match(words, typos=False) else None
-    # A whole-message slip ("baclofin", "bonba"): the first language it is a slip in, current first.
-    return next((m.language for m in candidates if m.matcher.match(words)), None)
+    # A whole-message slip ("baclofin", "bonba"): the language of the closest keyword, current on a tie.
+    slips = [(slip, m.language) for m in candidates if (slip := m.matcher.slip(words)) is not None]
+    return min(slips, key=lambda found: found[0])[1] if slips else None
 
 
 def menu_reply(menu: Menu) -> Reply:

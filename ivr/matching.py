@@ -78,7 +78,15 @@ class KeywordMatcher:
         padded = f" {normalise(text)} "
         return max((len(kw.split()) for kw in self._exact if f" {kw} " in padded), default=0)
 
+    def slip(self, text: str) -> int | None:
+        """How many slips separate a whole message from the one keyword it is forgiven as (None: it
+        is not a forgiven slip), to tell which language's keyword a typo is closest to."""
+        return self._typo_and_distance(normalise(text))[1]
+
     def _typo(self, words: str) -> str | None:
+        return self._typo_and_distance(words)[0]
+
+    def _typo_and_distance(self, words: str) -> tuple[str | None, int | None]:
         # Only a whole message that is a keyword with a slip ("baclofin") is forgiven: within a longer
         # sentence, ordinary words ("insurance costs") come too close to keywords ("casts").
         best: dict[str, int] = {}
@@ -88,10 +96,10 @@ class KeywordMatcher:
             if distance <= allowance:
                 best[target] = min(distance, best.get(target, distance))
         if not best:
-            return None
+            return None, None
         closest = min(best.values())
         winners = [t for t, d in best.items() if d == closest]
-        return winners[0] if len(winners) == 1 else None
+        return (winners[0], closest) if len(winners) == 1 else (None, None)
 
 
 def claimed_twice(keywords: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
