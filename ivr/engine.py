@@ -267,7 +267,7 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
         return _own_node_retry(menu, node_id, tries, "not_understood")
     if sure and words:
         first = node.id == menu.start
-        wanted = language_choice(menu, speech) or greeting_language(menu, speech) if first else None
+        wanted = (language_choice(menu, speech) or greeting_language(menu, speech)) if first else None
         if wanted not in (None, menu.language):
             return Turn(switch_language=wanted)  # "español" (or "hola") at the first menu, like key 8
         named_in = keyword_language(menu, speech, menu) if first and not menu.is_translation else None
