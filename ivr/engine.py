@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from . import gsm, schema
 from .hours import describe_week
-from .matching import normalise
+from .matching import KeywordMatcher, normalise
 from .menus import Menu, Node
 from .phone import for_reading, for_speaking
 
@@ -56,6 +56,7 @@ class Turn:
     offers: tuple[tuple[str, str, str], ...] = ()  # (language, voice, sentence) said before the prompt
     notices: tuple[tuple[str, str, str], ...] = ()  # (language, voice, sentence) said in full first
     switch_language: str | None = None  # the caller chose this language: start again in it
+    switch_node: str | None = None  # ...at this node instead (the caller named it in that language)
 
 
 @dataclass(frozen=True)
@@ -125,12 +126,60 @@ def _language_code(menu: Menu, wanted: str | None) -> str | None:
 
 def text_turn(menu: Menu, body: str, language: str | None, last_menu: str | None) -> tuple[Reply, str | None]:
     """One text of a conversation held in `language` (None: the line's first): the reply, and the
-    conversation's language afterwards (ESPAÑOL and ENGLISH switch it; AYUDA answers in Spanish)."""
+    conversation's language afterwards. ESPAÑOL and ENGLISH switch it; a text in another language
+    sets it: a help word or greeting (AYUDA, HOLA, BUENOS DÍAS), or, while the conversation is in the
+    line's first language, a keyword only another language has (BOMBA, CITA). A keyword both have
+    (BACLOFEN, BOTOX) keeps the conversation's language, and so does a chosen language."""
     chosen = language_choice(menu, body)
     if chosen is not None:
         return menu_reply(translation(menu, chosen)), chosen
-    current = translation(menu, help_language(menu, body) or language)
-    return emergency_first(current, body, text_in(current, body, last_menu)), language
+    current = translation(menu, help_language(menu, body) or greeting_language(menu, body) or language)
+    named_in = keyword_language(menu, body, current)
+    if named_in is not None and not current.is_translation:
+        current = translation(menu, named_in)
+    elif named_in is None and not current.is_translation:
+        # "mi hijo no respira": the rest of the conversation in the language the family wrote in.
+        current = emergency_language(current, body) or current
+    matcher = translation(menu, named_in).matcher if named_in else None
+    return emergency_first(current, body, text_in(current, body, last_menu, matcher)), current.language
+
+
+def greeting_language(menu: Menu, body: str) -> str | None:
+    """The language of the greeting a text starts with (HOLA, BUENOS DÍAS: Spanish), as a code of
+    this line, or None."""
+    return _language_code(menu, _greeting(normalise(body))[0])
+
+
+def _greeting(words: str) -> tuple[str | None, str]:
+    """The language of the greeting `words` start with, and the words after it."""
+    for phrase in sorted(schema.GREETING_LANGUAGES, key=len, reverse=True):  # "buenas tardes" first
+        if words == phrase or words.startswith(phrase + " "):
+            return schema.GREETING_LANGUAGES[phrase], words[len(phrase):].strip()
+    return None, words
+
+
+def _only_greetings(words: str) -> bool:
+    """Whether `words` are greetings and nothing else ("hola buenos dias")."""
+    language, rest = _greeting(words)
+    while language is not None and rest:
+        language, rest = _greeting(rest)
+    return language is not None
+
+
+def keyword_language(menu: Menu, words: str, current: Menu) -> str | None:
+    """The language whose keywords best name what `words` ask for: the one whose keyword covers
+    most of them, `current` on a tie ("botox"); keywords as written before forgiven typos, so
+    "inyeccion" is Spanish, not a slip of "injection". None when no language's keywords name one
+    topic (none, or two: "botox and casting")."""
+    if not menu.translations or normalise(words).isdigit():
+        return None
+    candidates = [current, *(m for m in (menu, *menu.translations.values()) if m is not current)]
+    best = max(candidates, key=lambda m: m.matcher.words_named(words))  # the first of equals: current
+    if best.matcher.words_named(words):
+        return best.language if best.matcher.match(words, typos=False) else None
+    # A whole-message slip ("baclofin", "bonba"): the language of the closest keyword, current on a tie.
+    slips = [(slip, m.language) for m in candidates if (slip := m.matcher.slip(words)) is not None]
+    return min(slips, key=lambda found: found[0])[1] if slips else None
 
 
 def emergency_first(menu: Menu, body: str, reply: Reply) -> Reply:
@@ -247,9 +296,14 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
             return enter(menu, target)
         return _own_node_retry(menu, node_id, tries, "not_understood")
     if sure and words:
-        wanted = language_choice(menu, speech) if node.id == menu.start else None
+        first = node.id == menu.start
+        wanted = (language_choice(menu, speech) or greeting_language(menu, speech)) if first else None
         if wanted not in (None, menu.language):
-            return Turn(switch_language=wanted)  # "español" at the first menu, like key 8
+            return Turn(switch_language=wanted)  # "español" (or "hola") at the first menu, like key 8
+        named_in = keyword_language(menu, speech, menu) if first and not menu.is_translation else None
+        if named_in not in (None, menu.language):  # "bomba" at the first menu: that topic, in Spanish
+            return Turn(switch_language=named_in,
+                        switch_node=translation(menu, named_in).matcher.match(speech))
         if words in schema.MENU_WORDS:
             return enter(menu, menu.start)
         if words in schema.BACK_WORDS:
@@ -292,6 +346,15 @@ def with_general_info(menu: Menu, turn: Turn) -> Turn:
             or turn.prompt[0] != spoken(menu, node.say):
         return turn
     return replace(turn, prompt=(turn.prompt[0], spoken(menu, sentence), *turn.prompt[1:]))
+
+
+def switched(menu: Menu, node_id: str | None = None) -> Turn:
+    """The call goes on in `menu`'s language: from its start, greeting and emergency notice
+    included; or, when the caller named a topic in that language, its emergency notice and then
+    that topic."""
+    if node_id not in menu.nodes:
+        return start_call(menu)
+    return enter(menu, node_id, say=(spoken(menu, menu.emergency),))
 
 
 def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
@@ -366,9 +429,13 @@ def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
     return _own_node_retry(menu, UNAVAILABLE, tries, "invalid_key" if digits else "no_input")
 
 
-def speech_hints(menu: Menu) -> tuple[str, ...]:
-    """The words a caller may say anywhere, to help Twilio's recogniser (Gather hints)."""
+def speech_hints(menu: Menu, node_id: str | None = None) -> tuple[str, ...]:
+    """The words a caller may say at `node_id`, to help Twilio's recogniser (Gather hints); at the
+    first menu also the other languages' keywords, since saying one there switches the call."""
     words = [kw for node in menu.nodes.values() for kw in node.keywords]
+    if node_id == menu.start:
+        words += [kw for other in menu.translations.values() for node in other.nodes.values()
+                  for kw in node.keywords]
     spanish = menu.language.startswith("es")
     line_words = ["menu principal", "regresar", "repetir"] if spanish else ["menu", "back", "repeat"]
     if menu.translations:
@@ -418,8 +485,9 @@ def _own_node_retry(menu: Menu, node_id: str, tries: int, apology: str) -> Turn:
 
 # -- SMS ------------------------------------------------------------------------------------------
 
-def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
-    """The reply to a text `body`, given the menu the sender was last shown (None if unknown)."""
+def text_in(menu: Menu, body: str, last_menu: str | None, matcher: KeywordMatcher | None = None) -> Reply:
+    """The reply to a text `body`, given the menu the sender was last shown (None if unknown);
+    `matcher` finds keywords instead of `menu`'s own (another language's: the node ids are the same)."""
     words = normalise(body)
     current = last_menu if last_menu in menu.nodes and menu.nodes[last_menu].type == "menu" \
         else menu.start
@@ -429,7 +497,7 @@ def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
         return _reply(written(menu, menu.phrases["sms_help"]), last_menu)
     if body.strip() == schema.BACK_KEY or words in schema.BACK_WORDS:
         return _menu_reply(menu, menu.nodes[current].parent or menu.start)
-    if words in schema.MENU_WORDS:
+    if words in schema.MENU_WORDS or _only_greetings(words):
         return _menu_reply(menu, menu.start)
     if words.isdigit():
         if words == schema.OPERATOR_KEY:
@@ -438,7 +506,7 @@ def text_in(menu: Menu, body: str, last_menu: str | None) -> Reply:
         if option is not None:
             return node_reply(menu, option.target, current)
         return _menu_reply(menu, current, not_understood=True)
-    target = menu.matcher.match(body) if words else None
+    target = (matcher or menu.matcher).match(body) if words else None
     if target is not None:
         return node_reply(menu, target, current)
     return _menu_reply(menu, menu.start, not_understood=True)

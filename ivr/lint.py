@@ -12,8 +12,9 @@ from .yaml_strict import Problem
 WORDS_PER_MINUTE = 150  # an unhurried phone voice
 MAX_SPOKEN_SECONDS = 40
 SMS_MAX_SEGMENTS = 2
-# Texts in a second language (Spanish: á, í, ó, ú need UCS-2) may take four: faithful over short.
-TRANSLATED_SMS_MAX_SEGMENTS = 4
+# A second language gets four: Spanish needs á, í, ó and ú, which put the whole text in UCS-2 (67
+# characters a segment instead of 153), and a faithful translation is longer than the English.
+TRANSLATION_SMS_MAX_SEGMENTS = 4
 
 # Written forms a text-to-speech voice reads wrongly, with what to write instead.
 _ABBREVIATION = re.compile(
@@ -68,7 +69,7 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
 
 def sms_segment_budget(menu: Menu) -> int:
     """The most SMS segments a reply in `menu`'s language may take."""
-    return TRANSLATED_SMS_MAX_SEGMENTS if menu.is_translation else SMS_MAX_SEGMENTS
+    return TRANSLATION_SMS_MAX_SEGMENTS if menu.is_translation else SMS_MAX_SEGMENTS
 
 
 def _emergency_warnings(menu: Menu) -> Iterator[Problem]:

@@ -51,8 +51,9 @@ class KeywordMatcher:
     def __init__(self, keywords: Mapping[str, str]):
         self._exact = {normalise(k): target for k, target in keywords.items()}
 
-    def match(self, text: str) -> str | None:
-        """The target the message names, or None when it names none or two different ones."""
+    def match(self, text: str, typos: bool = True) -> str | None:
+        """The target the message names, or None when it names none or two different ones;
+        `typos=False` leaves out the forgiven slips, for telling which language's keywords fit best."""
         words = normalise(text)
         if not words:
             return None
@@ -68,9 +69,24 @@ class KeywordMatcher:
                                                   if longer != kw)]
             targets = {self._exact[kw] for kw in kept}
             return targets.pop() if len(targets) == 1 else None
-        return self._typo(words)
+        return self._typo(words) if typos else None
+
+    def words_named(self, text: str) -> int:
+        """How many of the message's words the longest keyword in it covers, as written (0: none),
+        to tell which language's keywords fit a message best ("inyecciones de botox": three in
+        Spanish, one in English)."""
+        padded = f" {normalise(text)} "
+        return max((len(kw.split()) for kw in self._exact if f" {kw} " in padded), default=0)
+
+    def slip(self, text: str) -> int | None:
+        """How many slips separate a whole message from the one keyword it is forgiven as (None: it
+        is not a forgiven slip), to tell which language's keyword a typo is closest to."""
+        return self._typo_and_distance(normalise(text))[1]
 
     def _typo(self, words: str) -> str | None:
+        return self._typo_and_distance(words)[0]
+
+    def _typo_and_distance(self, words: str) -> tuple[str | None, int | None]:
         # Only a whole message that is a keyword with a slip ("baclofin") is forgiven: within a longer
         # sentence, ordinary words ("insurance costs") come too close to keywords ("casts").
         best: dict[str, int] = {}
@@ -80,10 +96,10 @@ class KeywordMatcher:
             if distance <= allowance:
                 best[target] = min(distance, best.get(target, distance))
         if not best:
-            return None
+            return None, None
         closest = min(best.values())
         winners = [t for t, d in best.items() if d == closest]
-        return winners[0] if len(winners) == 1 else None
+        return (winners[0], closest) if len(winners) == 1 else (None, None)
 
 
 def claimed_twice(keywords: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:

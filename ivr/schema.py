@@ -194,7 +194,13 @@ REPEAT_WORDS = ("repeat", "again", "say again", "repeat that", "repetir", "otra 
 LANGUAGE_WORDS = {"espanol": "es", "spanish": "es", "english": "en", "ingles": "en"}
 # Help words that also say which language the answer should be in.
 HELP_LANGUAGES = {"ayuda": "es"}
-LINE_WORDS = MENU_WORDS + BACK_WORDS + REPEAT_WORDS + tuple(LANGUAGE_WORDS)  # answered by the line itself
+# Greetings only a speaker of that language would start a text with: a text that starts with one is
+# answered in that language, and one made only of greetings gets the menu. English greetings (HI,
+# HELLO) are left out: Spanish speakers use them too, so they keep the conversation's language.
+GREETING_LANGUAGES = {"hola": "es", "buenos dias": "es", "buen dia": "es", "buenas tardes": "es",
+                      "buenas noches": "es", "buenas": "es", "saludos": "es"}
+LINE_WORDS = (MENU_WORDS + BACK_WORDS + REPEAT_WORDS + tuple(LANGUAGE_WORDS)
+              + tuple(GREETING_LANGUAGES))  # answered by the line itself
 # At the start of a call: switch to the second language.
 LANGUAGE_KEY = "8"
 CARRIER_WORDS = OPT_OUT_WORDS + OPT_IN_WORDS + HELP_WORDS

@@ -40,7 +40,7 @@ def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
         if turn.switch_language:
             menu = engine.translation(menu, turn.switch_language)
             out(f"[the call goes on in {menu.language}]")
-            turn = engine.start_call(menu)
+            turn = engine.switched(menu, turn.switch_node)
             continue
         if turn.dial:
             entry = _next(inputs, out, "[the caller is on the line to scheduling]")

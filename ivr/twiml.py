@@ -22,7 +22,7 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
     if turn.gather is not None:
         with response.gather(
             input="dtmf speech",
-            hints=", ".join(speech_hints(menu)),
+            hints=", ".join(speech_hints(menu, turn.gather.node)),
             language=menu.language,
             speech_timeout="auto",
             num_digits=1,
@@ -102,7 +102,10 @@ class Urls:
             values["lang"] = self._language
         if self._informed:
             values[INFORMED] = "1"
-        # url_for puts the script root in front; the prefix (public base or that root) replaces it.
+        # Query values in name order: Twilio is reported to sort them before requesting the address,
+        # and a signature is only checked against the address as it arrives. url_for puts the script
+        # root in front; the prefix (public base or that root) replaces it.
+        values = dict(sorted(values.items()))
         return self._prefix + self._url_for(endpoint, **values).removeprefix(self._script_root)
 
     def keys(self, gather: Gather) -> str:

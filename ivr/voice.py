@@ -116,7 +116,7 @@ def keys(node: str) -> Response:
         turn, how = _turn(engine.press, menu, node, digits, _tries()), "key at %s"
     if turn.switch_language:  # the caller chose Spanish: the rest of the call is in it
         menu = engine.translation(menu, turn.switch_language)
-        turn = _turn(engine.start_call, menu)  # the greeting and emergency notice in Spanish too
+        turn = _turn(engine.switched, menu, turn.switch_node)  # the emergency notice in Spanish too
     if turn.send_text:
         turn = engine.text_result(menu, turn.send_text, _text_summary(menu, turn.send_text))
     _log_step(turn, how, _known(menu, node))
