@@ -79,6 +79,9 @@ def _lexicon(menu: Menu) -> re.Pattern | None:
 
 # The query value that records the general-information sentence was said, carried in every later URL.
 INFORMED = "info"
+# The carrier's attestation of the caller ID (A, B or C), read from the call's first webhook: Twilio
+# is only documented to send StirVerstat there, and a caller cannot change the addresses we give.
+ATTESTATION = "stir"
 
 
 class Urls:
@@ -87,21 +90,25 @@ class Urls:
     `prefix` is the public base address (which may carry a path) or the app's script root; with a
     relative address, Twilio resolves it against the address it just requested.
     `informed`: the general-information sentence has been said on this call (INFORMED in the query).
+    `attestation`: the caller ID's SHAKEN/STIR level ("A", "B", "C" or "" for none), kept for the call.
     """
 
     def __init__(self, prefix: str, url_for: Callable[..., str], script_root: str = "", language: str = "",
-                 informed: bool = False):
+                 informed: bool = False, attestation: str = ""):
         self._prefix = prefix
         self._url_for = url_for
         self._script_root = script_root
         self._language = language  # the call's language, when it is not the line's first one
         self._informed = informed
+        self._attestation = attestation
 
     def _url(self, endpoint: str, **values) -> str:
         if self._language:
             values["lang"] = self._language
         if self._informed:
             values[INFORMED] = "1"
+        if self._attestation:
+            values[ATTESTATION] = self._attestation
         # Query values in name order: Twilio is reported to sort them before requesting the address,
         # and a signature is only checked against the address as it arrives. url_for puts the script
         # root in front; the prefix (public base or that root) replaces it.

@@ -20,7 +20,7 @@ from .menus import Menu
 from .phone import is_callable_caller_id, is_textable_caller
 from .store import StoreError
 from .twilio_auth import require_twilio_signature
-from .twiml import INFORMED, Urls, render
+from .twiml import ATTESTATION, INFORMED, Urls, render
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
@@ -39,9 +39,11 @@ def _turn(step, menu: Menu, *args) -> Turn:
 
 
 @lru_cache(maxsize=4096)
-def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None, informed: bool = False) -> str:
+def _document(turn: Turn, menu: Menu, prefix: str, caller_id: str | None, informed: bool = False,
+              attestation: str = "") -> str:
     language = menu.language if menu.is_translation else ""
-    return render(turn, menu, Urls(prefix, url_for, request.script_root, language, informed), caller_id)
+    urls = Urls(prefix, url_for, request.script_root, language, informed, attestation)
+    return render(turn, menu, urls, caller_id)
 
 
 def _menu() -> Menu:
@@ -68,7 +70,16 @@ def _answer(turn: Turn, menu: Menu) -> Response:
     if not informed:
         told = _turn(engine.with_general_info, menu, turn)
         informed, turn = told is not turn, told
-    return Response(_document(turn, menu, prefix, caller_id, informed), mimetype="text/xml")
+    return Response(_document(turn, menu, prefix, caller_id, informed, _attestation()), mimetype="text/xml")
+
+
+def _attestation() -> str:
+    """The caller ID's attestation level (A, B, C; "" for none): StirVerstat when this request has
+    it, else what the call's first request had, kept in the URL (only Twilio requests our URLs)."""
+    if "StirVerstat" in request.form:
+        return ATTESTED.get(request.form["StirVerstat"].strip(), "")
+    kept = request.args.get(ATTESTATION, "")
+    return kept if kept in ATTESTED.values() else ""
 
 
 def _caller_id() -> str | None:
@@ -130,7 +141,7 @@ def _text_summary(menu: Menu, node: str) -> str:
     caller, clinic, call = request.form.get("From", ""), request.form.get("To", ""), _sid()
     if not is_textable_caller(caller) or not is_callable_caller_id(clinic):
         return "not_possible"
-    if not caller_is_attested(request.form.get("StirVerstat"), settings.text_requires_attestation):
+    if not caller_is_attested(_attestation(), settings.text_requires_attestation):
         # Anyone can show any caller ID; only the carrier's attestation says this caller owns it.
         # Texting the word in proves it too, so that is what the caller is told.
         log.debug("call %s: summary %s not texted: caller ID not attested", call, node)
@@ -183,12 +194,12 @@ def _finish_text(call: str, node: str) -> None:
 ATTESTED = {"TN-Validation-Passed-A": "A", "TN-Validation-Passed-B": "B", "TN-Validation-Passed-C": "C"}
 
 
-def caller_is_attested(verstat: str | None, required: str) -> bool:
-    """True when Twilio's StirVerstat meets `required` (A, B, C, or none for every call)."""
+def caller_is_attested(level: str, required: str) -> bool:
+    """True when the attestation `level` (A, B, C or "" for none) meets `required` (A, B, C, or none
+    for every call)."""
     if required == "none":
         return True
-    level = ATTESTED.get((verstat or "").strip())
-    return level is not None and level <= required  # "A" < "B" < "C": A is the strongest
+    return level != "" and level <= required  # "A" < "B" < "C": A is the strongest
 
 
 # When each line-wide limit was last reported by this worker (time.monotonic()).

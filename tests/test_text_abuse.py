@@ -205,6 +205,29 @@ def test_every_stirverstat_value(line, twilio, required, texted, verstat):
     assert call.gather is not None  # the call goes on either way
 
 
+@pytest.mark.parametrize("verstat,texted", [("TN-Validation-Passed-A", True), ("No-TN-Validation", False),
+                                             (None, False)])
+def test_the_attestation_of_the_first_request_holds_for_the_whole_call(line, twilio, verstat, texted):
+    # Twilio is documented to send StirVerstat with the call's first webhook: the line keeps it in
+    # the addresses it gives, so a Gather action without StirVerstat still knows it.
+    call = call_from(line(), verstat=verstat)
+    call.params.pop("StirVerstat", None)
+    call.press("2")
+    assert ("stir=A" in call.gather.get("action")) is texted
+    call.press("1")
+    assert call.heard.startswith(SENT if texted else SEND_PUMP)
+    assert len(twilio.requests) == (1 if texted else 0)
+
+
+def test_a_later_stirverstat_overrides_the_one_kept_in_the_address(line, twilio):
+    call = call_from(line())
+    call.press("2")
+    assert "stir=A" in call.gather.get("action")
+    call.params["StirVerstat"] = "TN-Validation-Failed-A"
+    call.press("1")
+    assert call.heard.startswith(SEND_PUMP) and twilio.requests == []
+
+
 def test_the_default_requires_full_attestation():
     assert read_settings(environment()).text_requires_attestation == "A"
 

@@ -12,6 +12,7 @@ from conftest import (
     SCHEDULING,
     Call,
     environment,
+    route,
     said,
     signed_post,
     spoken_text,
@@ -58,7 +59,7 @@ def assert_transfer(call: Call, caller_id: str | None = CALLER) -> None:
     assert dial.find("Number").text == SCHEDULING
     assert dial.get("timeout") == "25"
     # ?info=1 once the general-information sentence has been said on this call
-    assert dial.get("action") in ("/voice/dial-ended", "/voice/dial-ended?info=1")
+    assert route(dial.get("action")) in ("/voice/dial-ended", "/voice/dial-ended?info=1")
     assert dial.get("callerId") == caller_id
     assert call.doc.find("Gather") is None
 
@@ -146,7 +147,7 @@ def test_no_input_repeats_twice_then_transfers(client, node):
     for tries in (1, 2):
         call.wait()
         assert english_heard(call).startswith("Sorry, I did not hear a choice.")
-        assert call.gather.get("action").replace("info=1&", "") == f"/voice/{node}?tries={tries}"
+        assert route(call.gather.get("action")).replace("info=1&", "") == f"/voice/{node}?tries={tries}"
         assert prompt.endswith(said(call.gather.findall("Say")[-1]).split("choice. ", 1)[1])
     call.wait()
     assert english_heard(call).startswith("Sorry, I did not hear a choice.")
@@ -293,7 +294,7 @@ def test_transfer_twiml_is_exactly_what_twilio_expects(call):
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         '<Say language="en-US" voice="Polly.Joanna-Neural">'
         "Please hold while I connect you with our scheduling team.</Say>"
-        f'<Dial action="/voice/dial-ended" callerId="{CALLER}" method="POST" timeout="25">'
+        f'<Dial action="/voice/dial-ended?stir=A" callerId="{CALLER}" method="POST" timeout="25">'
         f"<Number>{SCHEDULING}</Number></Dial></Response>"
     )
 
@@ -319,8 +320,8 @@ def test_with_a_public_base_address_the_actions_are_absolute():
     base = "https://line.example.org/clinic"
     call = Call(create_app(environment(IVR_PUBLIC_BASE_URL=base)).test_client())
     call.doc = twiml(signed_post(call.client, "/voice", call.params, base=base))
-    assert call.gather.get("action") == base + "/voice/main?tries=0"
-    assert call.doc.find("Redirect").text == base + "/voice/main/silence?tries=0"
+    assert route(call.gather.get("action")) == base + "/voice/main?tries=0"
+    assert route(call.doc.find("Redirect").text) == base + "/voice/main/silence?tries=0"
 
 
 def test_every_menu_listens_for_speech_too_with_the_keywords_as_hints(call):
@@ -361,7 +362,7 @@ def test_speech_that_does_not_match_or_is_unclear_asks_again_with_the_keys(call,
         return
     assert english_heard(call).startswith("Sorry, I did not understand that.")
     assert "To hear about oral baclofen, press 1." in call.heard
-    assert call.gather.get("action") == "/voice/main?tries=1"
+    assert route(call.gather.get("action")) == "/voice/main?tries=1"
 
 
 @pytest.mark.parametrize("said,where", [("main menu", "main"), ("back", "other_treatments"),
