@@ -65,21 +65,20 @@ def signed_floor():
 def procfile_model(procfile: Path = REPO / "Procfile") -> str:
     """The Procfile's web: command as a model template: bound to HOST:{port}, app left to fill in.
 
-    Only the server is kept: a check run before it (`... && exec granian ...`) is left out.
+    It runs gunicorn, granian, or granian through `python -m ivr.server` (which loads the app first).
     """
     line = next(raw for raw in procfile.read_text().splitlines() if raw.startswith("web:"))
-    server_part = line.removeprefix("web:").split("&&")[-1].strip().removeprefix("exec ")
     words = shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m[1], m[2]),
-                               server_part))
+                               line.removeprefix("web:")))
     if words[0] == "gunicorn":
         words[words.index("--bind") + 1] = f"{HOST}:{{port}}"
         words[-1] = "{gunicorn_app}"
-    elif words[0] == "granian":
+    elif words[0] == "granian" or words[:3] == ["python", "-m", "ivr.server"]:
         words[words.index("--host") + 1] = HOST
         words[words.index("--port") + 1] = "{port}"
         words[-1] = "{granian_app}"
     else:
-        raise RuntimeError(f"the Procfile runs neither gunicorn nor granian: {line!r}")
+        raise RuntimeError(f"cannot read the Procfile's server command: {line!r}")
     return " ".join(words)
 
 

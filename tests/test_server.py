@@ -1,5 +1,5 @@
 """The Procfile's web server, started as Heroku starts it: slow clients cannot freeze it, a broken
-menus.yaml stops it before it listens."""
+menus.yaml stops it before it listens, and a worker replaced later never reads a broken file."""
 
 from __future__ import annotations
 
@@ -49,13 +49,15 @@ def server_env(tmp_path: Path, port: int, menus: Path = MENUS) -> dict[str, str]
 
 
 @contextmanager
-def web_server(tmp_path: Path):
-    """Run the Procfile's web command on a free loopback port; always killed at the end."""
+def web_server(tmp_path: Path, menus: Path = MENUS):
+    """Run the Procfile's web command on a free loopback port; yields (port, process), and always
+    kills it at the end."""
     port = free_port()
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", "-c", web_command()], cwd=ROOT, env=server_env(tmp_path, port),
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(["bash", "-c", web_command()], cwd=ROOT,
+                                env=server_env(tmp_path, port, menus), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + START_SECONDS
         while True:
@@ -68,7 +70,7 @@ def web_server(tmp_path: Path):
             except OSError:
                 pass
             time.sleep(0.2)
-        yield port
+        yield port, proc
     finally:
         # Its own session: the whole group (the server and its workers) goes.
         os.killpg(proc.pid, signal.SIGKILL)
@@ -96,7 +98,7 @@ def signed_voice(port: int, timeout: float) -> tuple[int, bytes]:
 
 
 def test_six_slow_clients_do_not_hold_up_a_webhook(tmp_path):
-    with web_server(tmp_path) as port:
+    with web_server(tmp_path) as (port, _):
         slow = []
         try:
             for _ in range(6):
@@ -118,6 +120,44 @@ def test_six_slow_clients_do_not_hold_up_a_webhook(tmp_path):
     assert status == 200
     assert ET.fromstring(body).tag == "Response"
     assert took < 1.0, f"the webhook took {took:.2f}s with 6 slow clients open"
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def test_workers_replaced_while_the_menu_is_broken_serve_the_loaded_menu(tmp_path):
+    menus = tmp_path / "menus.yaml"
+    menus.write_text(MENUS.read_text())
+    with web_server(tmp_path, menus) as (port, proc):
+        menus.write_text(MENUS.read_text().replace("nodes:", "nodes: [", 1))
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        for worker in workers:
+            os.kill(worker, signal.SIGKILL)
+        # granian forks new workers from the process that loaded the app: they answer with the
+        # menu loaded at start, and the running workers keep it while the file on disk is broken.
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            assert proc.poll() is None, "the server stopped when its workers were replaced"
+            assert time.monotonic() < deadline, "no worker answered after the workers were replaced"
+            try:
+                status, body = signed_voice(port, timeout=2)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        assert ET.fromstring(body).tag == "Response"
+        assert not set(workers) & set(_children(proc.pid))
 
 
 def test_a_broken_menu_stops_the_server_before_it_listens(tmp_path):
