@@ -45,7 +45,7 @@ MODELS = {
                 "--blocking-threads 1 --http 1 --no-ws {granian_app}",
     "procfile": "",  # filled from the Procfile
 }
-# App name -> (gunicorn's spec, granian's spec) and the signed request it is measured with.
+# App name -> how gunicorn and granian name it; both are measured with a signed POST /voice.
 APPS = {
     "floor": ("benchmarks.bench_slow_clients:signed_floor()",
               "--factory benchmarks.bench_slow_clients:signed_floor"),

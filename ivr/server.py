@@ -16,8 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     loaded, so it never reads a menus.yaml that staff broke while the line was running.
     """
     args = sys.argv[1:] if argv is None else argv
-    module, _, attribute = args[-1].partition(":")
-    getattr(importlib.import_module(module), attribute or "app")
+    if args and not args[-1].startswith("-"):  # not for --help or --version
+        module, _, attribute = args[-1].partition(":")
+        getattr(importlib.import_module(module), attribute or "app")
     # granian starts workers with multiprocessing's default method; only fork shares the loaded app
     # (Python 3.14 makes forkserver the default on Linux).
     multiprocessing.set_start_method("fork", force=True)

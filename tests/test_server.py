@@ -32,6 +32,7 @@ def web_command() -> str:
 
 
 def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
