@@ -170,7 +170,8 @@ class SlowClients:
         self.start = f"POST /voice HTTP/1.1\r\nHost: {HOST}:{port}\r\n"
         self.trickled = b"X-Slow: 1\r\n"
         if body:
-            self.start += ("Content-Type: application/x-www-form-urlencoded\r\n"
+            # A signature header (forged), so that the app reads the body to check it.
+            self.start += ("X-Twilio-Signature: forged\r\nContent-Type: application/x-www-form-urlencoded\r\n"
                            "Content-Length: 4000\r\n\r\nBody=")
             self.trickled = b"a"
         self.sockets: list[socket.socket] = []
