@@ -44,16 +44,29 @@ def non_gsm_characters(text: str) -> list[tuple[int, str]]:
     return [(i, ch) for i, ch in enumerate(text) if ch not in _BASIC and ch not in _EXTENSION]
 
 
+def _segments(sizes: list[int], single: int, multi: int) -> int:
+    """How many segments characters of these sizes fill, never splitting one across two."""
+    if sum(sizes) <= single:
+        return 1
+    # Past one segment, each carries a header and a character's units stay together: an escape
+    # (two septets) or a surrogate pair (two UTF-16 units) that does not fit moves to the next one.
+    segments, used = 1, 0
+    for size in sizes:
+        if used + size > multi:
+            segments, used = segments + 1, 0
+        used += size
+    return segments
+
+
 def encoding_of(text: str) -> Encoding:
     """The encoding and segment count Twilio will use for `text`."""
     if not non_gsm_characters(text):
-        units = sum(2 if ch in _EXTENSION else 1 for ch in text)
+        sizes = [2 if ch in _EXTENSION else 1 for ch in text]
         single, multi = SINGLE_GSM, MULTI_GSM
         name = "GSM-7"
     else:
         # UCS-2 counts UTF-16 code units: an emoji outside the BMP takes two.
-        units = len(text.encode("utf-16-le")) // 2
+        sizes = [2 if ord(ch) > 0xFFFF else 1 for ch in text]
         single, multi = SINGLE_UCS2, MULTI_UCS2
         name = "UCS-2"
-    segments = 1 if units <= single else -(-units // multi)
-    return Encoding(name, units, segments)
+    return Encoding(name, sum(sizes), _segments(sizes, single, multi))
