@@ -23,14 +23,17 @@ def pins(requirements: str) -> dict[str, str]:
     return found
 
 
-def verdict(report: dict, pinned: dict[str, str], project_data) -> tuple[list[str], list[str]]:
-    """(vulnerabilities found, pins that could not be audited) from pip-audit's JSON report.
+def verdict(report: dict, pinned: dict[str, str], project_data) -> tuple[list[str], list[str], list[str]]:
+    """(vulnerabilities found, pins that could not be audited, pins older than the latest release)
+    from pip-audit's JSON report.
 
     pip-audit asks PyPI for each pinned version's advisories. Where that answer cannot be had (it
     skips the pin), PyPI's project page still lists the advisories of the latest release, which
-    settles a pin that is the latest; any other pin stays unaudited, and the audit fails.
+    settles a pin that is the latest. A pin behind the latest release cannot be settled that way:
+    it is reported as stale (a newer release is no vulnerability, and must not stop every landing),
+    while a pin that could not be looked up at all fails the audit.
     """
-    found, unaudited = [], []
+    found, unaudited, stale = [], [], []
     for dep in report["dependencies"]:
         name = dep["name"].lower()
         if "skip_reason" not in dep:
@@ -43,12 +46,12 @@ def verdict(report: dict, pinned: dict[str, str], project_data) -> tuple[list[st
             unaudited.append(f"{name} {pinned.get(name)}: {dep['skip_reason']}; PyPI: {exc}")
             continue
         if data["info"]["version"] != pinned.get(name):
-            unaudited.append(f"{name} {pinned.get(name)}: {dep['skip_reason']}; the latest release "
-                             f"is {data['info']['version']}: regenerate the lock (see README)")
+            stale.append(f"{name} {pinned.get(name)}: not audited ({dep['skip_reason']}); the latest "
+                         f"release is {data['info']['version']}: regenerate the lock (see README)")
             continue
         found += [f"{name} {pinned[name]}: {v['id']} (fixed in {', '.join(v.get('fixed_in') or []) or '?'})"
                   for v in data.get("vulnerabilities", []) if not v.get("withdrawn")]
-    return found, unaudited
+    return found, unaudited, stale
 
 
 def _project_data(name: str) -> dict:
@@ -68,14 +71,18 @@ def main(requirements: str = "requirements.txt") -> int:
             return 1
         report = json.loads(out.read_text())
     pinned = pins(Path(requirements).read_text())
-    found, unaudited = verdict(report, pinned, _project_data)
+    found, unaudited, stale = verdict(report, pinned, _project_data)
     for line in found:
         print(f"vulnerable: {line}", file=sys.stderr)
     for line in unaudited:
         print(f"not audited: {line}", file=sys.stderr)
+    for line in stale:
+        print(f"WARNING stale pin: {line}", file=sys.stderr)
     if found or unaudited:
         return 1
-    print(f"pip-audit: {len(report['dependencies'])} locked packages, no known vulnerabilities")
+    checked = len(report["dependencies"]) - len(stale)
+    print(f"pip-audit: {checked} of {len(report['dependencies'])} locked packages audited, no known "
+          f"vulnerabilities" + (f"; {len(stale)} stale pin(s) not audited, listed above" if stale else ""))
     return 0
 
 

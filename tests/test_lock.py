@@ -1,5 +1,5 @@
 """The hashed lock Heroku installs covers the declared dependencies, and CI's audit never passes a pin
-it could not check."""
+it could not look up (a pin behind the latest release is reported as stale)."""
 
 from __future__ import annotations
 
@@ -39,26 +39,33 @@ def test_the_lock_pins_every_dependency_with_hashes():
         assert "--hash=sha256:" in entry, entry
 
 
-def test_the_audit_fails_on_a_vulnerability_or_a_pin_it_could_not_check():
+def test_the_audit_fails_on_a_vulnerability_or_a_pin_it_could_not_check_and_reports_stale_pins():
     audit = _audit()
-    pinned = {"flask": "3.1.3", "jinja2": "3.1.2", "pyyaml": "6.0.4"}
+    pinned = {"flask": "3.1.3", "jinja2": "3.1.2", "pyyaml": "6.0.4", "click": "8.1.0"}
     report = {"dependencies": [
         {"name": "flask", "version": "3.1.3", "vulns": []},
         {"name": "jinja2", "skip_reason": "Dependency not found on PyPI"},
         {"name": "pyyaml", "skip_reason": "Dependency not found on PyPI"},
+        {"name": "click", "skip_reason": "Dependency not found on PyPI"},
     ]}
     latest = {"jinja2": {"info": {"version": "3.1.6"}, "vulnerabilities": []},
               "pyyaml": {"info": {"version": "6.0.4"}, "vulnerabilities": [
                   {"id": "PYSEC-0000-1", "fixed_in": ["6.0.5"], "withdrawn": None},
                   {"id": "PYSEC-0000-2", "fixed_in": [], "withdrawn": "2026-01-01"}]}}
-    found, unaudited = audit.verdict(report, pinned, latest.__getitem__)
+
+    def project_data(name):
+        if name not in latest:
+            raise OSError("PyPI did not answer")
+        return latest[name]
+
+    found, unaudited, stale = audit.verdict(report, pinned, project_data)
     assert found == ["pyyaml 6.0.4: PYSEC-0000-1 (fixed in 6.0.5)"]
-    assert len(unaudited) == 1 and unaudited[0].startswith("jinja2 3.1.2")
+    assert len(unaudited) == 1 and unaudited[0].startswith("click 8.1.0")
+    assert len(stale) == 1 and stale[0].startswith("jinja2 3.1.2") and "regenerate the lock" in stale[0]
 
     report["dependencies"][0]["vulns"] = [{"id": "GHSA-x", "fix_versions": ["3.1.4"]}]
     del report["dependencies"][1:]
-    assert audit.verdict(report, pinned, latest.__getitem__) == (
-        ["flask 3.1.3: GHSA-x (fixed in 3.1.4)"], [])
+    assert audit.verdict(report, pinned, project_data) == (["flask 3.1.3: GHSA-x (fixed in 3.1.4)"], [], [])
 
 
 def test_the_audit_reads_the_pins_of_the_lock():
