@@ -7,7 +7,6 @@ import contextlib
 import os
 import re
 import secrets
-import shlex
 import shutil
 import signal
 import socket
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+from procfile import command, cpu_ticks, procfile_model
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -47,39 +47,12 @@ MODELS = {
 }
 # App name -> how gunicorn and granian name it; both are measured with a signed POST /voice.
 APPS = {
-    "floor": ("benchmarks.bench_slow_clients:signed_floor()",
-              "--factory benchmarks.bench_slow_clients:signed_floor"),
+    "floor": ("benchmarks.floor_app:signed_app()", "--factory benchmarks.floor_app:signed_app"),
     "app": ("app:app", "app:app"),
 }
 CALL = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": "AC" + secrets.token_hex(16),
         "From": "+15025550123", "To": "+15025550100", "CallStatus": "ringing",
         "Direction": "inbound", "ApiVersion": "2010-04-01"}
-
-
-def signed_floor():
-    """The signed floor of floor_app.py as a factory without arguments (for granian's --factory)."""
-    from benchmarks.floor_app import create_app
-    return create_app(check_signature=True)
-
-
-def procfile_model(procfile: Path = REPO / "Procfile") -> str:
-    """The Procfile's web: command as a model template: bound to HOST:{port}, app left to fill in.
-
-    It runs gunicorn, granian, or granian through `python -m ivr.server` (which loads the app first).
-    """
-    line = next(raw for raw in procfile.read_text().splitlines() if raw.startswith("web:"))
-    words = shlex.split(re.sub(r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m[1], m[2]),
-                               line.removeprefix("web:")))
-    if words[0] == "gunicorn":
-        words[words.index("--bind") + 1] = f"{HOST}:{{port}}"
-        words[-1] = "{gunicorn_app}"
-    elif words[0] == "granian" or words[:3] == ["python", "-m", "ivr.server"]:
-        words[words.index("--host") + 1] = HOST
-        words[words.index("--port") + 1] = "{port}"
-        words[-1] = "{granian_app}"
-    else:
-        raise RuntimeError(f"cannot read the Procfile's server command: {line!r}")
-    return " ".join(words)
 
 
 def free_port() -> int:
@@ -104,10 +77,7 @@ def server(model: str, app: str, work_dir: Path) -> Iterator[tuple[int, int]]:
     """Run one app under one server model until the block ends; yields (port, main pid)."""
     port = free_port()
     gunicorn_app, granian_app = APPS[app]
-    words = shlex.split(MODELS[model].format(port=port, gunicorn_app=gunicorn_app,
-                                             granian_app=granian_app))
-    bin_dir = Path(sys.executable).parent
-    words[0] = str(bin_dir / words[0]) if (bin_dir / words[0]).exists() else words[0]
+    words = command(MODELS[model], port, gunicorn_app, granian_app)
     log_path = work_dir / f"{model}-{app}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(words, cwd=REPO, env=server_env(work_dir), stdout=log,
@@ -248,30 +218,6 @@ def wrk(port: int, seconds: int, connections: int, work_dir: Path) -> Load:
                 int(re.search(r"(\d+) requests in", out)[1]),
                 int(re.search(r"bad responses: (\d+)", out)[1])
                 + (sum(map(int, socket_errors.groups())) if socket_errors else 0))
-
-
-def cpu_ticks(pid: int) -> int:
-    """CPU clock ticks of a server process, its reaped children and its live descendants."""
-    def fields(p: int) -> list[str]:
-        with open(f"/proc/{p}/stat") as stat:
-            text = stat.read()
-        return text[text.rindex(")") + 2:].split()
-    children: dict[int, list[int]] = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            children.setdefault(int(fields(int(entry))[1]), []).append(int(entry))
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            f = fields(p)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        total += sum(int(x) for x in f[11:15]) if p == pid else int(f[11]) + int(f[12])
-        todo += children.get(p, [])
-    return total
 
 
 def probe(port: int, count: int, gap: float) -> tuple[list[float], int]:

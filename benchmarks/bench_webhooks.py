@@ -1,4 +1,4 @@
-"""Benchmark the line's webhooks under the Procfile's gunicorn settings against two Flask floors;
+"""Benchmark the line's webhooks under the Procfile's server and flags against two Flask floors;
 with --slow-twilio, the webhooks' latency while callers press "text me this" against a slow Twilio."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+from procfile import command, cpu_ticks, procfile_model
 from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,11 +37,12 @@ P99_GOAL_MS = 5.0
 OTHER_CPU_WARN_PCT = 5.0  # above this, something besides the benchmark shared the CPUs
 SERVER_START_SECONDS = 30
 
-# Server name -> gunicorn app argument; every server runs with the Procfile's flags.
+# Server name -> its app as gunicorn and as granian name it; every server runs the Procfile's web
+# command with its flags unchanged (procfile.py), whichever of the two servers that is.
 SERVERS = {
-    "app": "ivr:create_app()",
-    "bare": "benchmarks.floor_app:create_app(check_signature=False)",
-    "signed": "benchmarks.floor_app:create_app(check_signature=True)",
+    "app": ("app:app", "app:app"),
+    "bare": ("benchmarks.floor_app:bare_app()", "--factory benchmarks.floor_app:bare_app"),
+    "signed": ("benchmarks.floor_app:signed_app()", "--factory benchmarks.floor_app:signed_app"),
 }
 
 
@@ -137,30 +139,6 @@ def signed_request(port: int, target: Target, signature: str | None = None) -> R
 
 # -- servers ---------------------------------------------------------------------------------------
 
-def procfile_command(app_spec: str, port: int, procfile: Path = REPO / "Procfile") -> list[str]:
-    """The Procfile's gunicorn command, flags unchanged, bound to HOST:port and serving app_spec.
-
-    Variables are expanded as the shell would (WEB_CONCURRENCY from the environment, else the
-    Procfile's default), so the benchmark follows the Procfile whenever it changes.
-    """
-    line = next((raw for raw in procfile.read_text().splitlines() if raw.startswith("web:")), None)
-    if line is None:
-        raise RuntimeError(f"no web: line in {procfile}")
-    env = {**os.environ, "PORT": str(port)}
-    expanded = re.sub(
-        r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)",
-        lambda m: env.get(m[1] or m[3]) or m[2] or "",
-        line.removeprefix("web:"),
-    )
-    words = shlex.split(expanded)
-    if words[0] != "gunicorn" or "--bind" not in words or words[-1].startswith("-"):
-        raise RuntimeError(f"cannot read the Procfile's gunicorn command: {line!r}")
-    words[words.index("--bind") + 1] = f"{HOST}:{port}"
-    words[-1] = app_spec
-    # The venv's gunicorn, whatever is first on PATH.
-    return [sys.executable, "-m", "gunicorn", *words[1:]]
-
-
 def free_port() -> int:
     """A TCP port on HOST that nothing listens on right now."""
     with socket.socket() as sock:
@@ -172,22 +150,34 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment every server gets: the bench token, account and menu file, a database in
     `data_dir`, the API on a closed local port (nothing is sent), and no stray IVR_ settings;
     `extra` overrides them."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "GRANIAN_"))}
     env.update(TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32,
                TWILIO_API_BASE_URL="http://127.0.0.1:9", IVR_MENUS_FILE=str(REPO / "menus.yaml"),
-               IVR_DATABASE=str(data_dir / "bench.sqlite3"))
+               IVR_DATABASE=str(data_dir / "bench.sqlite3"), IVR_SECRET_KEY=secrets.token_hex(32),
+               PYTHONPATH=str(REPO))
     env.update(extra)
     return env
 
 
+def server_command(name: str, port: int) -> list[str]:
+    """The Procfile's web command, flags unchanged, on HOST:port serving SERVERS[name]."""
+    return command(procfile_model().replace("127.0.0.1", HOST), port, *SERVERS[name])
+
+
+def shown(words: list[str]) -> str:
+    """A server command as the Procfile has it (the venv's executable shown by its name)."""
+    return shlex.join([Path(words[0]).name, *words[1:]])
+
+
 @contextmanager
-def gunicorn(app_spec: str, log_dir: Path, **extra_env: str) -> Iterator[tuple[int, int]]:
-    """Run gunicorn serving app_spec until the block ends; yields (port, master pid)."""
+def server(name: str, log_dir: Path, **extra_env: str) -> Iterator[tuple[int, int]]:
+    """Run the Procfile's web command serving SERVERS[name] until the block ends; yields (port,
+    main pid)."""
     port = free_port()
-    log_path = log_dir / f"gunicorn-{port}.log"
+    log_path = log_dir / f"{name}-{port}.log"
     with open(log_path, "wb") as log:
         # Own session: Ctrl-C reaches only this script, which then stops the server in order.
-        proc = subprocess.Popen(procfile_command(app_spec, port), cwd=REPO,
+        proc = subprocess.Popen(server_command(name, port), cwd=REPO,
                                 env=server_env(log_dir, **extra_env),
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -201,13 +191,13 @@ def _wait_listening(proc: subprocess.Popen, port: int, log_path: Path) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{_tail(log_path)}")
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{_tail(log_path)}")
         try:
             socket.create_connection((HOST, port), timeout=0.2).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"gunicorn not listening after {SERVER_START_SECONDS}s:\n{_tail(log_path)}")
+    raise RuntimeError(f"server not listening after {SERVER_START_SECONDS}s:\n{_tail(log_path)}")
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -215,41 +205,13 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()  # gunicorn's graceful shutdown stops and reaps its workers before it exits
+    proc.terminate()  # gunicorn and granian stop and reap their workers before they exit
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        # Stuck: kill the session we made for it while the unreaped master keeps its id ours.
+        # Stuck: kill the session we made for it while the unreaped main process keeps its id ours.
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-
-def _stat_fields(pid: int) -> list[str]:
-    with open(f"/proc/{pid}/stat") as stat:
-        text = stat.read()
-    # The command name may hold spaces and parentheses; the fields start after its last ')'.
-    return text[text.rindex(")") + 2:].split()
-
-
-def cpu_ticks(master: int) -> int:
-    """Clock ticks of CPU used by a gunicorn master, its live workers and its reaped workers.
-
-    --max-requests recycles workers mid-round; a worker's time moves to the master's cutime and
-    cstime when it is reaped, so counting those keeps the total continuous across recycling.
-    """
-    # Fields counted from state (stat field 3): ppid, then utime, stime, cutime, cstime at 11..14.
-    fields = _stat_fields(master)
-    total = sum(int(f) for f in fields[11:15])
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = _stat_fields(int(entry))
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # exited while we looked
-        if int(fields[1]) == master:
-            total += int(fields[11]) + int(fields[12])
-    return total
 
 
 # -- load generators -------------------------------------------------------------------------------
@@ -262,7 +224,8 @@ local threads = {{}}
 function setup(thread) table.insert(threads, thread) end
 function init(args) bad = 0 end
 function response(status, headers, body)
-  local kind = headers["Content-Type"] or ""
+  -- granian sends its header names in lower case
+  local kind = headers["Content-Type"] or headers["content-type"] or ""
   if status ~= 200 or not kind:find("text/xml", 1, true) then bad = bad + 1 end
 end
 function done(summary, latency, requests)
@@ -319,8 +282,8 @@ def parse_wrk(out: str) -> Load:
 def python_load(req: Request, seconds: float, connections: int, work_dir: Path) -> Load:
     """Drive req from `connections` threads, the fallback when wrk is missing (slower client).
 
-    gunicorn's sync worker answers every request with Connection: close, so each thread opens a
-    new connection whenever the server closes one, and the connect is not timed (as in wrk).
+    Each thread opens a new connection whenever the server closes one (gunicorn's sync worker
+    closes every one), and the connect is not timed (as in wrk).
     """
     del work_dir  # same signature as wrk_load
     latencies: list[float] = []
@@ -562,10 +525,10 @@ def slow_twilio_run(args: argparse.Namespace, load: LoadGenerator) -> int:
         fake = stack.enter_context(_fake_twilio(SLOW_TWILIO_SECONDS))
         # The line's limits raised so every press reaches the slow API: the worst case. With the
         # defaults only 20 an hour would, and every other press is answered at once.
-        port, _ = stack.enter_context(gunicorn(
-            SERVERS["app"], work_dir, TWILIO_API_BASE_URL=fake.base_url,
+        port, _ = stack.enter_context(server(
+            "app", work_dir, TWILIO_API_BASE_URL=fake.base_url,
             IVR_LINE_TEXTS_PER_HOUR="100000", IVR_LINE_TEXTS_PER_DAY="1000000"))
-        print("app server: " + shlex.join(procfile_command(SERVERS["app"], port)[2:]))
+        print("app server: " + shown(server_command("app", port)))
         print(f"client: {args.client}, {args.connections} connections, {args.seconds:g}s per target; "
               f"{args.pressers} caller(s) pressing 'text me this' against a Messages API that answers "
               f"in {SLOW_TWILIO_SECONDS:g} s")
@@ -653,9 +616,9 @@ def main(argv: list[str] | None = None) -> int:
         work_dir = Path(tmp)
         ports: dict[str, int] = {}
         pids: dict[str, int] = {}
-        for name, spec in SERVERS.items():
-            ports[name], pids[name] = stack.enter_context(gunicorn(spec, work_dir))
-        print("app server: " + shlex.join(procfile_command(SERVERS["app"], ports["app"])[2:]))
+        for name in SERVERS:
+            ports[name], pids[name] = stack.enter_context(server(name, work_dir))
+        print("app server: " + shown(server_command("app", ports["app"])))
         print(f"client: {args.client}, {args.connections} connections, {args.rounds} rounds x "
               f"{args.seconds:g}s per target, {os.cpu_count()} CPUs shared by client and servers")
         preflight(ports)

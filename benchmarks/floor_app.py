@@ -26,3 +26,13 @@ def create_app(check_signature: bool = False) -> Flask:
         return Response(TWIML, mimetype="text/xml")
 
     return app
+
+
+def bare_app() -> Flask:
+    """The bare floor, as a factory without arguments (for granian's --factory)."""
+    return create_app(check_signature=False)
+
+
+def signed_app() -> Flask:
+    """The signed floor, as a factory without arguments (for granian's --factory)."""
+    return create_app(check_signature=True)
