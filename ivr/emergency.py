@@ -20,7 +20,8 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "seizure", "seizer", "seazure", "seizing", "convulsing", "convulsion", "convulsions",
         "having a fit", "had a fit",
         "unconscious", "unresponsive", "passed out", "fainted", "collapsed",
-        "wont wake", "not waking", "cant wake", "will not wake",
+        "wont wake", "not waking", "cant wake", "will not wake", "doesnt wake", "didnt wake",
+        "isnt breathing", "wasnt breathing", "not responding", "isnt responding",
         "blue lips", "lips blue", "lips purple", "purple lips", "turning blue", "going blue",
         "overdose", "overdosed", "took too much", "gave too much", "too much medicine",
         "too much medication", "too much baclofen", "double dose",
@@ -37,10 +38,12 @@ BUILT_IN: dict[str, tuple[str, ...]] = {
         "convulsion", "convulsiones", "convulsiona", "convulsionando", "ataque",
         "no despierta", "no despertarlo", "inconsciente", "se desmayo", "desmayado", "desmayada",
         "perdio conocimiento", "no reacciona",
+        "no responde", "se desmallo", "desmallado", "desmallada",
         "labios morados", "labios azules", "poniendo azul", "poniendo morado", "puso azul", "puso morado",
         "sobredosis", "tomo demasiado", "demasiado medicamento", "demasiada medicina", "doble dosis",
         "bomba suena", "bomba sonando", "bomba pita", "bomba pitando", "pitido bomba", "alarma bomba",
-        "bomba alarma",
+        "bomba alarma", "bomba hace ruido", "pita bomba", "pitando bomba", "suena bomba", "sonando bomba",
+        "bomba baclofeno pita", "bomba baclofeno pitando", "bomba baclofeno suena", "bomba baclofeno sonando",
         "sangra mucho", "sangrando mucho", "sangrado fuerte", "mucha sangre", "hemorragia",
         "no para de sangrar", "deja de sangrar",
     ),
@@ -65,12 +68,40 @@ def words_of(text: str) -> tuple[str, ...]:
     return tuple(normalise(_APOSTROPHES.sub("", text)).split())
 
 
+# How much a message's word may differ from a phrase's word and still stand for it.
+EXACT, PLURALS, TYPOS = 0, 1, 2
+
+# Everyday words that tell which language a message is written in, for when the same phrase is in
+# two languages' lists ("convulsion"): "tiene una convulsión" is Spanish.
+LANGUAGE_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset([
+        "the", "a", "an", "my", "our", "his", "her", "he", "she", "is", "isnt", "has", "had", "having",
+        "son", "daughter", "child", "kid", "baby", "and", "of", "to", "with", "please", "help", "was",
+        "not", "cant", "wont"
+    ]),
+    "es": frozenset([
+        "el", "la", "los", "las", "un", "una", "mi", "mis", "su", "sus", "hijo", "hija", "nino", "nina",
+        "bebe", "es", "esta", "tiene", "tuvo", "que", "de", "del", "se", "le", "lo", "y", "con", "por",
+        "favor", "ayuda", "muy", "al", "no"
+    ]),
+}
+
+
+def language_words(text: str, language: str) -> int:
+    """How many words of `text` are everyday words of `language` (a code such as es-US)."""
+    common = LANGUAGE_WORDS.get(language[:2].lower(), frozenset())
+    return sum(word in common for word in words_of(text))
+
+
 @lru_cache(maxsize=65536)
-def same_word(word: str, wanted: str) -> bool:
-    """Whether `word` in a message stands for `wanted`: equal, its plural, or a small slip of it."""
-    if word == wanted or word in (wanted + "s", wanted + "es"):
+def same_word(word: str, wanted: str, leeway: int = TYPOS) -> bool:
+    """Whether `word` in a message stands for `wanted`: equal (EXACT), also its plural (PLURALS), or
+    also a small slip of it (TYPOS)."""
+    if word == wanted:
         return True
-    if word in NOT_TYPOS:
+    if leeway >= PLURALS and word in (wanted + "s", wanted + "es"):
+        return True
+    if leeway < TYPOS or word in NOT_TYPOS:
         return False
     allowance = typo_allowance(word, wanted)
     return allowance > 0 and edit_distance(word, wanted, allowance) <= allowance
@@ -94,11 +125,12 @@ class EmergencyPhrases:
     def __len__(self) -> int:
         return len(self.phrases)
 
-    def found(self, text: str) -> str | None:
-        """The first phrase (as its words) that `text` contains, or None."""
+    def found(self, text: str, leeway: int = TYPOS) -> str | None:
+        """The first phrase (as its words) that `text` contains, its words differing by at most
+        `leeway` (EXACT, PLURALS or TYPOS), or None."""
         words = words_of(text)
         # Which phrase words each word of the message stands for, worked out once per message.
-        meant = {word: {w for w in self._by_initial.get(word[0], ()) if same_word(word, w)}
+        meant = {word: {w for w in self._by_initial.get(word[0], ()) if same_word(word, w, leeway)}
                  for word in set(words)}
         readings = [meant[word] for word in words]
         for phrase in self.phrases:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from . import gsm, schema
+from .emergency import EXACT, PLURALS, TYPOS, language_words
 from .hours import describe_week
 from .matching import KeywordMatcher, normalise
 from .menus import Menu, Node
@@ -277,7 +278,13 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
     Words that sound like an emergency are answered with the emergency notice first, whatever else.
     """
     if notice and (alarm := emergency_turn(menu, speech)) is not None:
-        return _before(alarm, heard(menu, node_id, speech, confidence, tries, notice=False))
+        then = heard(menu, node_id, speech, confidence, tries, notice=False)
+        alarmed_in = emergency_language(menu, speech)
+        if node_id == menu.start and not menu.is_translation and alarmed_in is not menu \
+                and not then.switch_language:
+            # "no respira" at the first menu: the rest of the call in Spanish, its notice first.
+            return Turn(switch_language=alarmed_in.language, switch_node=menu.start)
+        return _before(alarm, then)
     words = normalise(speech)
     sure = confidence is None or confidence >= SPEECH_CONFIDENCE
     node = menu.nodes.get(node_id)
@@ -317,9 +324,16 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
 
 
 def emergency_language(menu: Menu, words: str) -> Menu | None:
-    """The line in the language whose emergency phrases `words` contain (the call's or conversation's
-    own language first), or None when they sound like no emergency."""
-    return next((m for m in (menu, *menu.other_languages) if m.emergency_phrases.match(words)), None)
+    """The line in the language whose emergency phrases `words` contain, or None when they sound like
+    no emergency. A phrase written exactly beats a plural, and a plural a forgiven slip ("emergencia"
+    is Spanish, not a slip of "emergency"); between languages that both have it ("convulsion"), the
+    one more of the other words belong to; then the call's or conversation's own language."""
+    languages = (menu, *menu.other_languages)
+    for leeway in (EXACT, PLURALS, TYPOS):
+        found = [m for m in languages if m.emergency_phrases.found(words, leeway) is not None]
+        if found:
+            return max(found, key=lambda m: language_words(words, m.language))  # first of equals
+    return None
 
 
 def emergency_turn(menu: Menu, speech: str) -> Turn | None:

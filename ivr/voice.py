@@ -69,7 +69,8 @@ def _answer(turn: Turn, menu: Menu) -> Response:
     informed = request.args.get(INFORMED) == "1"
     if not informed:
         told = _turn(engine.with_general_info, menu, turn)
-        informed, turn = told is not turn, told
+        # Compared by value: the cache may hand back an equal Turn object from another call.
+        informed, turn = told != turn, told
     return Response(_document(turn, menu, prefix, caller_id, informed, _attestation()), mimetype="text/xml")
 
 

@@ -34,7 +34,7 @@ ENGLISH_EMERGENCIES = [
     "alarm going off", "pump alarming", "the pump's alarm went off", "baclofen pump alarm",
     "bleeding a lot", "severe bleeding", "heavy bleeding", "it won't stop bleeding", "lots of blood",
     "emergency", "this is an emergency", "call an ambulance", "911", "PUMP ALARM!!!", "Seizure?",
-    "asthma attack",
+    "asthma attack", "he isn't breathing", "he doesn't wake up", "she is not responding",
 ]
 ENGLISH_ORDINARY = [
     "pump", "the pump", "baclofen pump", "tell me about the pump", "how does the pump work",
@@ -63,6 +63,8 @@ SPANISH_EMERGENCIES = [
     "alarma de la bomba", "pitido de la bomba", "la bomba tiene una alarma", "sangra mucho",
     "está sangrando mucho", "sangrado fuerte", "mucha sangre", "hemorragia", "no para de sangrar",
     "es una emergencia", "emergencia", "llamen una ambulancia", "911", "mi hija no respira, y la bomba?",
+    "no responde", "se desmalló", "la bomba hace ruido", "pita la bomba",
+    "su bomba de baclofeno está pitando",
 ]
 SPANISH_ORDINARY = [
     "bomba", "la bomba", "bomba de baclofeno", "la bomba funciona?", "información sobre la bomba",
@@ -97,6 +99,26 @@ def test_the_built_in_phrases_in_both_directions(language, text, expected):
 def test_ordinary_words_sound_like_no_emergency_in_any_language_of_the_line(text):
     assert engine.emergency_language(MENU, text) is None
     assert engine.emergency_language(ES, text) is None
+
+
+@pytest.mark.parametrize("text,language", [
+    ("tiene una convulsión", "es-US"), ("convulsiones", "es-US"), ("¡Emergencia!", "es-US"),
+    ("es una emergencia", "es-US"), ("llamen una ambulancia", "es-US"), ("mi hijo tiene convulsion", "es-US"),
+    ("my son had a convulsion", "en-US"), ("convulsion", "en-US"), ("emergency", "en-US"),
+    ("call an ambulance", "en-US"), ("911", "en-US"), ("seizer", "en-US"),
+])
+def test_the_notice_is_in_the_language_the_family_wrote_in(text, language):
+    # An exact phrase beats a forgiven slip ("emergencia" is not "emergency" misspelt), and a phrase
+    # both languages have goes to the language of the other words; the conversation's own on a tie.
+    assert engine.emergency_language(MENU, text).language == language
+
+
+def test_a_spanish_emergency_text_in_an_english_conversation_is_answered_in_spanish(texter):
+    texter.send("hi")
+    reply = texter.send("tiene una convulsión")
+    assert reply.startswith(gsm.to_gsm(engine.written(ES, ES.phrases["sms_emergency"])))
+    reply = texter.send("1")
+    assert gsm.to_gsm(ES.nodes["oral_baclofen"].text) in reply  # the conversation went on in Spanish
 
 
 def test_a_phrase_matches_as_a_phrase_not_as_its_words():
@@ -340,6 +362,15 @@ def test_on_a_spanish_call_the_notice_is_in_spanish(call):
     assert first.get("voice") == "Polly.Lupe-Neural"
 
 
+def test_spanish_emergency_speech_at_the_first_menu_goes_on_in_spanish_with_its_notice_first(call):
+    call.start()
+    call._post(call.gather.get("action"), SpeechResult="mi hijo no respira", Confidence="0.9")
+    assert said(call.doc[0]) == engine.spoken(ES, ES.emergency)
+    assert call.doc[0].get("voice") == "Polly.Lupe-Neural"
+    assert "lang=es-US" in call.gather.get("action") and call.gather.get("language") == "es-US"
+    assert engine.spoken(ES, ES.nodes["main"].say) in call.heard
+
+
 def test_ordinary_speech_gets_no_notice(call):
     call.start()
     call._post(call.gather.get("action"), SpeechResult="the pump", Confidence="0.9")
@@ -371,6 +402,19 @@ def test_the_general_information_sentence_is_said_once_per_call_across_the_langu
     call.press("1")
     assert ES.nodes["oral_baclofen"].say in call.heard
     assert engine.spoken(ES, ES.phrases["general_info"]) not in call.heard
+
+
+def test_the_general_information_sentence_is_said_to_every_call_however_warm_the_worker(client):
+    # A second call asking for the same things must not be taken for one that was already told.
+    first = Call(client)
+    first.start()
+    first.press("1")
+    assert INFO in first.heard
+    second = Call(client)
+    second.start()
+    second.press("*")
+    second.press("1")
+    assert INFO in second.heard
 
 
 def test_a_spanish_caller_hears_the_spanish_general_information_sentence(call):
