@@ -255,7 +255,14 @@ def texting_word(menu: Menu, node_id: str) -> str:
     """The word a caller can text to get `node_id`'s text: its first keyword in the menu's language,
     in capitals ("PUMP", "BOMBA"); MENU for a node with none."""
     node = menu.nodes.get(node_id)
-    return (node.keywords[0] if node is not None and node.keywords else "menu").upper()
+    if node is None or not node.keywords:
+        return "MENU"
+    # A word other languages also have (BOTOX, VALIUM) would start the conversation in the line's
+    # first language: the first keyword that is only this language's, if there is one.
+    elsewhere = {normalise(kw) for other in menu.other_languages
+                 for n in other.nodes.values() for kw in n.keywords}
+    own = [kw for kw in node.keywords if normalise(kw) not in elsewhere]
+    return (own or node.keywords)[0].upper()
 
 
 def texted_summary(menu: Menu, node_id: str) -> str:
@@ -388,9 +395,14 @@ def dial_ended(menu: Menu, status: str) -> Turn:
     return _unavailable(menu, 0)
 
 
-def failed(menu: Menu) -> Turn:
-    """Something broke inside the line: apologise, give the emergency notice, put the caller through."""
-    return transfer(menu, say=(spoken(menu, menu.phrases["voice_error"]), spoken(menu, menu.emergency)))
+def failed(menu: Menu, at_start: bool = False) -> Turn:
+    """Something broke inside the line: apologise, give the emergency notice, put the caller through.
+    `at_start`: before the caller could choose a language, so every language's notice is given."""
+    turn = transfer(menu, say=(spoken(menu, menu.phrases["voice_error"]), spoken(menu, menu.emergency)))
+    if not at_start:
+        return turn
+    others = tuple((m.language, m.voice, spoken(m, m.emergency)) for m in menu.other_languages)
+    return replace(turn, notices=others)
 
 
 def _retry(menu: Menu, node: Node, tries: int, apology: str) -> Turn:

@@ -28,6 +28,8 @@ log = logging.getLogger("ivr")
 
 # The apology when even the menu is unusable carries the 911 notice in Spanish too, in this voice.
 FALLBACK_SPANISH_VOICE = "Polly.Lupe-Neural"
+# Put through here when not even the last good menu can be read: the clinic's scheduling line.
+FALLBACK_SCHEDULING_NUMBER = "+15026356397"
 MAX_TRIES = 20  # a tries value above this in a URL is forged or a loop; treat it as the limit
 
 
@@ -260,9 +262,10 @@ def failed(error: Exception):
     if isinstance(error, HTTPException):
         return error
     log.exception("call %s: voice webhook failed at %s", _sid(), printable(request.path))
-    menu = _menu()
     try:
-        return _answer(engine.failed(menu), menu)
+        menu = _menu()
+        at_start = request.endpoint == "voice.incoming" and not menu.is_translation
+        return _answer(engine.failed(menu, at_start), menu)
     except Exception:  # the menu itself is unusable: a fixed apology and the number
         log.exception("call %s: could not build the apology", _sid())
         response = VoiceResponse()
@@ -270,5 +273,13 @@ def failed(error: Exception):
                      "Please hold while I connect you.")
         response.say("Si es una emergencia médica, cuelgue y marque el 9 1 1.", voice=FALLBACK_SPANISH_VOICE,
                      language="es-US")
-        response.dial().number(menu.operator_number)
+        response.dial().number(_fallback_number())
         return Response(response.to_xml(), mimetype="text/xml")
+
+
+def _fallback_number() -> str:
+    """The scheduling number, even when no menu can be had at all (from the clinic's own page)."""
+    try:
+        return current_line().menu.operator_number
+    except Exception:
+        return FALLBACK_SCHEDULING_NUMBER

@@ -386,3 +386,14 @@ def test_a_number_with_an_extension_is_an_error_at_its_line(written):
 @pytest.mark.parametrize("written", ["1-800-FLOWERS", "(502) 635-639", "+44 20 7946 001"])
 def test_letters_and_wrong_lengths_are_not_numbers(written):
     assert to_e164(written) is None
+
+
+def test_the_word_to_text_is_one_only_the_callers_language_has(line, twilio):
+    # "botox" is a keyword in both languages: texting it from a new number would get English.
+    from ivr import engine
+    es = parse_menus(MENUS.read_text()).translations["es-US"]
+    word = engine.texting_word(es, "injections")
+    assert word != "BOTOX" and word.lower() in es.nodes["injections"].keywords
+    client = line()
+    reply = Texter(client, number="+15025550177").send(word)
+    assert es.nodes["injections"].text.split(":")[0] in reply
