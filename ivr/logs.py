@@ -10,11 +10,14 @@ from .phone import PHONE_IN_TEXT
 
 # A SIP or Twilio Client caller is named by an identity, not a number: "sip:alice@example.com",
 # "client:bob", also percent-encoded in a URL ("sip%3Aalice%40example.com").
-_IDENTITY = re.compile(r"(?<![A-Za-z0-9])(sips?|client)(:|%3[Aa])[^\s\"'<>&,;)\]]+")
+# Also after a percent-escape ("tel%3A%2B1502...", "From%3D502..."), whose last character is a letter
+# or digit but ends no word.
+_START = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2}))"
+_IDENTITY = re.compile(_START + r"((?i:sips?|client))(:|%3[Aa])[^\s\"'<>&,;)\]]+")
 # A number written in a URL: "%2B15025550123", "%28502%29%20555-0123", or with slashes,
 # "502/635/6397". Spelled out here and tried before the prose pattern of phone.py.
-_SEPARATOR = r"(?:[\s().\-/]|%2[0289BbDdEeFf])*"
-_ENCODED_NUMBER = re.compile(r"(?<![A-Za-z0-9])(?:\+|%2[Bb])?(?:\(|%28)?\d(?:" + _SEPARATOR + r"\d){6,}"
+_SEPARATOR = r"(?:[\s().\-/_\u2010-\u2015]|%2[0289BbCcDdEeFf])*"
+_ENCODED_NUMBER = re.compile(_START + r"(?:\+|%2[Bb])?(?:\(|%28)?\d(?:" + _SEPARATOR + r"\d){6,}"
                              r"(?![A-Za-z0-9])")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 

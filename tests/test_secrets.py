@@ -201,6 +201,9 @@ def test_the_readme_first_command_still_works_on_a_fresh_machine(tmp_path):
     ("From sips:+15025550123@trunk.example.org", "trunk"),
     ("From client:bob, To +15025550100", "bob"),
     ("Caller=sip%3Aalice%40example.com&x=1", "alice"),
+    ("tel%3A%2B15025550123", "5025550123"), ("a=%3D5025550123", "5550123"), ("x%2C5025550123", "5550123"),
+    ("From%3D%2B15025550123", "5550123"), ("SIP:alice@example.com", "alice"), ("Client:Bob", "Bob"),
+    ("502_555_0123", "555"), ("502\u2011555\u20110123", "555"), ("502\u2014555\u20140123", "555"),
 ])
 def test_masking_catches_numbers_and_identities_in_every_form(text, hidden):
     masked = redact(text)
