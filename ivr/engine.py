@@ -109,7 +109,12 @@ def translation(menu: Menu, language: str | None) -> Menu:
 
 def language_choice(menu: Menu, body: str) -> str | None:
     """The language a text asks for (ESPAÑOL, SPANISH, ENGLISH), as a code of this line, or None."""
-    return _language_code(menu, schema.LANGUAGE_WORDS.get(normalise(body)))
+    words = normalise(body).split()
+    named = [schema.LANGUAGE_WORDS[w] for w in words if w in schema.LANGUAGE_WORDS]
+    if len(named) != 1 or any(w not in schema.LANGUAGE_WORDS and w not in schema.LANGUAGE_FILLERS
+                              for w in words):
+        return None
+    return _language_code(menu, named[0])
 
 
 def help_language(menu: Menu, body: str) -> str | None:
@@ -175,7 +180,9 @@ def keyword_language(menu: Menu, words: str, current: Menu) -> str | None:
     if not menu.translations or normalise(words).isdigit():
         return None
     candidates = [current, *(m for m in (menu, *menu.translations.values()) if m is not current)]
-    best = max(candidates, key=lambda m: m.matcher.words_named(words))  # the first of equals: current
+    # Most words named; then the language more of the other words belong to ("inyección de botox");
+    # the first of equals: current.
+    best = max(candidates, key=lambda m: (m.matcher.words_named(words), language_words(words, m.language)))
     if best.matcher.words_named(words):
         return best.language if best.matcher.match(words, typos=False) else None
     # A whole-message slip ("baclofin", "bonba"): the language of the closest keyword, current on a tie.

@@ -192,8 +192,12 @@ BACK_WORDS = ("back", "go back", "regresar", "atras")
 REPEAT_WORDS = ("repeat", "again", "say again", "repeat that", "repetir", "otra vez")
 # Texted words that switch the conversation's language ("ESPAÑOL" arrives here as "espanol").
 LANGUAGE_WORDS = {"espanol": "es", "spanish": "es", "english": "en", "ingles": "en"}
+# Words people put around a language's name when asking for it ("en español, por favor", "I speak
+# English"): a text of a language word and these only asks for that language.
+LANGUAGE_FILLERS = frozenset(["en", "por", "favor", "please", "in", "hablo", "i", "speak", "quiero", "want",
+                              "solo", "only"])
 # Help words that also say which language the answer should be in.
-HELP_LANGUAGES = {"ayuda": "es"}
+HELP_LANGUAGES = {"ayuda": "es", "necesito ayuda": "es", "informacion": "es"}
 # Greetings only a speaker of that language would start a text with: a text that starts with one is
 # answered in that language, and one made only of greetings gets the menu. English greetings (HI,
 # HELLO) are left out: Spanish speakers use them too, so they keep the conversation's language.

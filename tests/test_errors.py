@@ -63,4 +63,5 @@ def test_an_unknown_address_is_404(client):
 def test_accented_text_with_a_keyword_still_matches(client):
     params = {"MessageSid": "SM" + "4" * 32, "From": CALLER, "Body": "¿La BOMBA? pump, por favor"}
     reply = twiml(signed_post(client, "/sms", params)).find("Message").text
-    assert reply.startswith("Intrathecal baclofen pump:")
+    # Mostly Spanish words ("la", "por favor"): the pump summary, in Spanish.
+    assert reply.startswith("Bomba de baclofeno intratecal:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import MENUS, Call, Texter, route
 
-from ivr import engine
+from ivr import engine, gsm
 from ivr.gsm import encoding_of
 from ivr.lint import lint
 from ivr.matching import normalise
@@ -229,3 +229,15 @@ def test_ivr_simulate_follows_a_spoken_spanish_keyword_like_the_line(capsys):
     after = out[out.index("[the call goes on in es-US]"):].splitlines()
     assert after[1] == f"LINE: {ES.emergency}"
     assert ES.nodes["baclofen_pump"].say in after[2]
+
+
+@pytest.mark.parametrize("body", ["en español", "español por favor", "en español, por favor",
+                                  "hablo español"])
+def test_asking_for_spanish_in_a_few_words_switches(texter, body):
+    reply = texter.send(body)
+    assert reply.startswith("Clínica de Espasticidad")
+
+
+def test_a_shared_keyword_among_spanish_words_is_answered_in_spanish(texter):
+    reply = texter.send("inyección de botox")
+    assert reply.startswith(gsm.to_gsm(ES.nodes["injections"].text)[:20])
