@@ -388,3 +388,33 @@ def test_the_app_refuses_an_unmigrated_postgresql(postgres_url):
 def test_postgresql_is_there_in_ci():
     # Skipped on a machine without IVR_TEST_POSTGRES_URL; in CI (CI=true) a missing one fails.
     need_postgres()
+
+
+def test_ivr_db_upgrade_creates_then_keeps_the_schema(database_url, monkeypatch, capsys):
+    from ivr.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url.replace("postgresql+psycopg://", "postgres://"))
+    assert main(["db", "upgrade"]) == 0
+    assert f"migrated from nothing (a new database) to revision {HEAD}" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    upgrade(database_url)
+    with SqlStore(database_url, KEY) as store:  # the app's check now passes
+        assert not store.is_opted_out(CALLER)
+
+
+def test_ivr_db_upgrade_says_why_it_cannot(monkeypatch, capsys):
+    from ivr.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://nobody:hunter2@127.0.0.1:9/line")
+    assert main(["db", "upgrade"]) == 1
+    error = capsys.readouterr().err
+    assert "cannot migrate the line's database" in error and "hunter2" not in error
+
+
+def test_the_procfile_migrates_on_release():
+    from conftest import ROOT
+
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    release = next(line for line in lines if line.startswith("release:"))
+    assert release == "release: ivr check && ivr db upgrade"
