@@ -418,3 +418,19 @@ def test_the_procfile_migrates_on_release():
     lines = (ROOT / "Procfile").read_text().splitlines()
     release = next(line for line in lines if line.startswith("release:"))
     assert release == "release: ivr check && ivr db upgrade"
+
+
+def test_the_store_recovers_by_itself_when_postgresql_drops_its_connections(postgres_url):
+    # What a PostgreSQL restart or failover does to the workers' pooled connections.
+    upgrade(postgres_url)
+    with SqlStore(postgres_url, KEY) as store:
+        store.opt_out(CALLER)
+        _rows(postgres_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        answers = []
+        for _ in range(3):
+            try:
+                answers.append(store.is_opted_out(CALLER))
+            except StoreError:
+                answers.append("error")  # the request that meets the dropped connection, at most
+        assert answers[-2:] == [True, True] and answers.count("error") <= 1
