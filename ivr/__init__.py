@@ -19,7 +19,7 @@ from .live_menu import LiveMenu, last_good_path
 from .menus import Menu
 from .outbound import TextSender
 from .settings import StartupError, read_settings
-from .store import SqliteStore, StoreError, StoreKeyMismatch
+from .storage import Store, StoreError, StoreKeyMismatch, StoreSchemaBehind, is_sqlite, open_store
 from .twilio_auth import TokenValidator
 from .yaml_strict import MenuFileError
 
@@ -96,14 +96,15 @@ def _too_large(error: RequestEntityTooLarge):
     return "Request too large\n", 413, {"Content-Type": "text/plain; charset=utf-8"}
 
 
-def _store(settings) -> SqliteStore:
+def _store(settings) -> Store:
+    name = "IVR_DATABASE" if is_sqlite(settings.database_url) else "DATABASE_URL"
     try:
         # Numbers are kept only as keyed hashes, under a key derived for that alone.
-        return SqliteStore(settings.database, settings.number_hash_key)
-    except StoreKeyMismatch as exc:
-        raise StartupError(f"IVR_DATABASE: {exc}") from None
+        return open_store(settings.database_url, settings.number_hash_key)
+    except (StoreKeyMismatch, StoreSchemaBehind) as exc:
+        raise StartupError(f"{name}: {exc}") from None
     except StoreError as exc:
-        raise StartupError(f"IVR_DATABASE: cannot use {settings.database} ({exc}).") from None
+        raise StartupError(f"{name}: cannot use the line's database ({exc}).") from None
 
 
 def _sender(settings, menu: Menu, log) -> TextSender | None:

@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     diagram.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
 
     command("schema", _schema, "The JSON Schema of menus.yaml, for editors (menus.schema.json).")
+
+    db = command("db", _db, "The line's database (DATABASE_URL, or the SQLite file IVR_DATABASE).")
+    db.add_argument("action", choices=("upgrade",),
+                    help="upgrade: create the schema or migrate it to this version (run on every "
+                         "deploy; the Procfile's release step does it)")
     return parser
 
 
@@ -147,4 +152,26 @@ def _diagram(args) -> int:
 
 def _schema(args) -> int:
     print(schema_text(), end="")
+    return 0
+
+
+def _db(args) -> int:
+    # Imported here: the menu commands never need SQLAlchemy or Alembic.
+    from .settings import SETTINGS
+    from .storage import DatabaseUrlError, StoreError, database_url
+    from .storage.sql import describe, upgrade
+
+    default_file = next(s.default for s in SETTINGS if s.name == "IVR_DATABASE")
+    try:
+        url = database_url(os.environ.get("DATABASE_URL", ""),
+                           os.environ.get("IVR_DATABASE", "").strip() or default_file)
+        before, after = upgrade(url)
+    except (DatabaseUrlError, StoreError) as exc:
+        print(f"ivr db upgrade: {exc}", file=sys.stderr)
+        return 1
+    if before == after:
+        print(f"{describe(url)}: the schema is up to date (revision {after})")
+    else:
+        print(f"{describe(url)}: schema migrated from {before or 'nothing (a new database)'} to revision "
+              f"{after}")
     return 0

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from .storage.urls import DatabaseUrlError, database_url
+
 MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
 
 
@@ -59,7 +61,13 @@ SETTINGS = (
     Setting("TWILIO_API_BASE_URL", "https://api.twilio.com",
             "Where Twilio's REST API is; point it at a test or staging server."),
     Setting("IVR_DATABASE", "ivr.sqlite3",
-            "SQLite file shared by every worker: the texting opt-out list and the texts sent."),
+            "SQLite file shared by every worker: the texting opt-out list and the texts sent. Used "
+            "when DATABASE_URL is not set; its folder also holds the last good menus.yaml."),
+    Setting("DATABASE_URL", "",
+            "The line's database when several machines share it: PostgreSQL, such as "
+            "postgresql://user:password@host:5432/name (Heroku Postgres sets it; postgres:// is "
+            "accepted), or sqlite:///path/to/file. Empty: the SQLite file IVR_DATABASE. PostgreSQL "
+            "is migrated with `ivr db upgrade` (the Procfile's release step)."),
     Setting("IVR_TEXTS_PER_HOUR", "3",
             "How many summaries one caller may get by text in an hour (each at most once a call)."),
     Setting("IVR_LOG_LEVEL", "INFO", "How much the line logs: DEBUG, INFO, WARNING or ERROR."),
@@ -121,6 +129,7 @@ class Settings:
     line_texts_per_day: int = 100
     text_requires_attestation: str = "A"  # A, B, C or none
     line_texts_at_once: int = 1
+    database_url: str = ""  # the SQLAlchemy URL of the store: DATABASE_URL, or the file IVR_DATABASE
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -170,6 +179,10 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         raise StartupError(f"IVR_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}.")
     reload_seconds = _number(values, "IVR_RELOAD_SECONDS", float, 0, 3600)
     secret = secret or DEVELOPMENT_KEY
+    try:
+        url = database_url(values["DATABASE_URL"], values["IVR_DATABASE"])
+    except DatabaseUrlError as exc:
+        raise StartupError(str(exc)) from None
     return Settings(
         auth_token=token,
         menus_file=menus_file(environ),
@@ -191,6 +204,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         line_texts_per_day=int(_number(values, "IVR_LINE_TEXTS_PER_DAY", int, 0, 1000000)),
         text_requires_attestation=_attestation(values["IVR_TEXT_REQUIRES_ATTESTATION"]),
         line_texts_at_once=int(_number(values, "IVR_LINE_TEXTS_AT_ONCE", int, 0, 100)),
+        database_url=url,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import tempfile
 import xml.etree.ElementTree as ET
@@ -64,6 +65,52 @@ def environment(**overrides: str) -> dict[str, str]:
            "IVR_DATABASE": str(DATA / "ivr.sqlite3")}
     env.update(overrides)
     return env
+
+
+# The PostgreSQL server the storage tests use (a superuser's URL: each test gets its own database).
+# Unset, the PostgreSQL cases are skipped, except in CI (CI=true), where they fail.
+POSTGRES_URL = os.environ.get("IVR_TEST_POSTGRES_URL", "").strip()
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+BACKENDS = ("sqlite", "postgresql")
+
+
+def need_postgres() -> str:
+    """IVR_TEST_POSTGRES_URL, or skip the test (fail it in CI: a broken setup must not pass)."""
+    if not POSTGRES_URL:
+        message = "IVR_TEST_POSTGRES_URL is not set: no PostgreSQL to test against"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: .ci/run starts one and sets it)", pytrace=False)
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+def fresh_postgres_database():
+    """Create a new, empty PostgreSQL database; yield its SQLAlchemy URL; drop it afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from ivr.storage import database_url
+
+    server = make_url(database_url(need_postgres(), ""))
+    name = "ivr_test_" + secrets.token_hex(6)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """An empty database of each backend, the test's own: a new SQLite file, a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'line.sqlite3'}"
+    else:
+        yield from fresh_postgres_database()
 
 
 @pytest.fixture

@@ -1,0 +1,33 @@
+"""The store's tables, as SQLAlchemy Core sees them (the migrations in migrations/ create them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, MetaData, Table, Text
+
+metadata = MetaData()
+
+# name -> value: the fingerprint of the key the numbers are hashed with ("key").
+meta = Table("meta", metadata,
+             Column("name", Text, primary_key=True),
+             Column("value", Text, nullable=False))
+
+# Numbers that texted STOP, as keyed hashes.
+opt_outs = Table("opt_outs", metadata,
+                 Column("number_hash", Text, primary_key=True),
+                 Column("since", Float, nullable=False))
+
+# Texts sent in the last day. call_sid holds a keyed hash of "CallSid/node" and node is "": which
+# summary a family asked for is theirs.
+texts = Table("texts", metadata,
+              Column("call_sid", Text, primary_key=True),
+              Column("node", Text, primary_key=True),
+              Column("caller_hash", Text, nullable=False),
+              Column("sent_at", Float, nullable=False),
+              Index("texts_by_caller", "caller_hash", "sent_at"),
+              Index("texts_by_age", "sent_at"))
+
+# Sends waiting on Twilio now (IVR_LINE_TEXTS_AT_ONCE).
+sending = Table("sending", metadata,
+                Column("call_sid", Text, primary_key=True),
+                Column("node", Text, primary_key=True),
+                Column("started_at", Float, nullable=False))
