@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
@@ -60,17 +61,8 @@ def web_server(tmp_path: Path, menus: Path = MENUS):
                                 env=server_env(tmp_path, port, menus), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            assert proc.poll() is None, f"the server exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"not answering after {START_SECONDS}s:\n{log.read_text()}"
-            try:
-                status, _ = signed_voice(port, timeout=2)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        wait_for_answer(port, proc, lambda: f"the server exited:\n{log.read_text()}",
+                        lambda: f"not answering after {START_SECONDS}s:\n{log.read_text()}")
         yield port, proc
     finally:
         # Its own session: the whole group (the server and its workers) goes.
@@ -146,19 +138,27 @@ def test_workers_replaced_while_the_menu_is_broken_serve_the_loaded_menu(tmp_pat
             os.kill(worker, signal.SIGKILL)
         # granian forks new workers from the process that loaded the app: they answer with the
         # menu loaded at start, and the running workers keep it while the file on disk is broken.
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            assert proc.poll() is None, "the server stopped when its workers were replaced"
-            assert time.monotonic() < deadline, "no worker answered after the workers were replaced"
-            try:
-                status, body = signed_voice(port, timeout=2)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
+        body = wait_for_answer(port, proc, lambda: "the server stopped when its workers were replaced",
+                               lambda: "no worker answered after the workers were replaced")
         assert ET.fromstring(body).tag == "Response"
         assert not set(workers) & set(_children(proc.pid))
+
+
+def wait_for_answer(port: int, proc: subprocess.Popen, exited: Callable[[], str],
+                    silent: Callable[[], str]) -> bytes:
+    """Post a signed webhook until the server answers 200 (its body), within START_SECONDS;
+    `exited` and `silent` say what went wrong otherwise (worked out only then, as the log grows)."""
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        assert proc.poll() is None, exited()
+        assert time.monotonic() < deadline, silent()
+        try:
+            status, body = signed_voice(port, timeout=2)
+            if status == 200:
+                return body
+        except OSError:
+            pass
+        time.sleep(0.2)
 
 
 def test_a_broken_menu_stops_the_server_before_it_listens(tmp_path):
