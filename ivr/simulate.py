@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
 
 from . import engine
 from .engine import Turn
@@ -17,18 +18,21 @@ DIAL_OUTCOMES = {**{status: status for status in engine.DIAL_STATUSES},
 KEYS = set("0123456789*#")
 
 
-def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None]) -> None:
+def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None],
+         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
     """A phone call: `inputs` are keys ("1", "*"), words the caller says ("pump"), "wait" for
     letting the prompt time out, and transfer outcomes ("answer", "busy", "no-answer", "failed")
-    when the line dials."""
+    when the line dials. `clock` tells the time, for the clinic's hours, as on the live line."""
     out("[the call starts]")
     turn = engine.start_call(menu)
     inputs = iter(inputs)
     informed = False  # the general-information sentence, once a call, as the voice webhooks say it
     while True:
+        if turn.dial and menu.hours is not None and not menu.hours.is_open(clock()):
+            turn = engine.instead_of_transfer(menu, turn)  # as the voice webhooks do while closed
         if not informed:
             told = engine.with_general_info(menu, turn)
-            informed, turn = told is not turn, told
+            informed, turn = told != turn, told
         _show_turn(menu, turn, out)
         if turn.hangup:
             out("[the line hangs up]")

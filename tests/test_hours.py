@@ -201,3 +201,16 @@ def test_the_closed_message_in_spanish_gives_the_hours_in_spanish(tmp_path, monk
     assert "lunes a martes, de 8 a. m. a 5 p. m.; miércoles, de 8 a. m. a mediodía y de 1 p. m. a 5 p. m." \
         in call.heard
     assert "lang=es-US" in call.gather.get("action")
+
+
+def test_ivr_simulate_gives_the_closed_message_as_the_line_does(menu):
+    from ivr import simulate
+
+    lines: list[str] = []
+    saturday = utc(2026, 11, 28, 15, 0)  # Saturday 10:00 in Louisville
+    simulate.call(menu, ["0"], lines.append, clock=lambda: saturday)
+    said = "\n".join(lines)
+    assert "closed right now" in said and "SCHEDULING LINE" not in said
+    lines.clear()
+    simulate.call(menu, ["0", "busy"], lines.append, clock=lambda: utc(2026, 11, 24, 15, 0))  # Tuesday 10:00
+    assert "SCHEDULING LINE: busy" in "\n".join(lines)
