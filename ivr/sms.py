@@ -14,7 +14,6 @@ from .engine import Reply
 from .line import current_line
 from .logs import printable
 from .matching import normalise
-from .menus import Menu
 from .store import StoreError
 from .twilio_auth import require_twilio_signature
 
@@ -27,12 +26,6 @@ log = logging.getLogger("ivr")
 # Only a menu other than the first is kept; without a cookie, numbers mean the first menu's choices.
 MENU_KEY = "menu"
 LANGUAGE_KEY = "lang"  # kept only when the texter chose a language other than the line's first
-
-
-@lru_cache(maxsize=4096)
-def _reply(step, menu: Menu, *args):
-    # The engine is a pure function of the menu and the text: work each answer out once per menu.
-    return step(menu, *args)
 
 
 @lru_cache(maxsize=1024)
@@ -55,7 +48,8 @@ def incoming() -> Response:
     # Only our own signed cookie gets here, but be strict about what it holds anyway.
     language, last_menu = (value if isinstance(value, str) else None
                            for value in (session.get(LANGUAGE_KEY), session.get(MENU_KEY)))
-    reply, now_in = _reply(engine.text_turn, menu, request.form.get("Body", ""), language, last_menu)
+    # Not cached: a cache keyed on what families write would keep their words in memory.
+    reply, now_in = engine.text_turn(menu, request.form.get("Body", ""), language, last_menu)
     if now_in in (None, menu.language):
         session.pop(LANGUAGE_KEY, None)
     else:

@@ -125,7 +125,9 @@ def keys(node: str) -> Response:
     if speech and not digits:
         # What was said is never logged: it may be a child's name or a medical detail.
         confidence = request.form.get("Confidence", type=float)
-        turn, how = _turn(engine.heard, menu, node, speech, confidence, _tries()), "speech at %s"
+        # Not cached: what callers say (and Twilio's Confidence) would make every input a new entry
+        # and keep their words in memory.
+        turn, how = engine.heard(menu, node, speech, confidence, _tries()), "speech at %s"
     else:
         turn, how = _turn(engine.press, menu, node, digits, _tries()), "key at %s"
     if turn.switch_language:  # the caller chose Spanish: the rest of the call is in it
