@@ -133,8 +133,11 @@ class EmergencyPhrases:
         meant = {word: {w for w in self._by_initial.get(word[0], ()) if same_word(word, w, leeway)}
                  for word in set(words)}
         readings = [meant[word] for word in words]
+        present = set().union(*readings)
+        if not present:  # most messages: no word of any phrase at all
+            return None
         for phrase in self.phrases:
-            if _contains(readings, phrase):
+            if present.issuperset(phrase) and _contains(readings, phrase):
                 return " ".join(phrase)
         return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from . import gsm, schema
 from .emergency import EXACT, PLURALS, TYPOS, language_words
@@ -551,6 +552,7 @@ def text_failed(menu: Menu) -> Reply:
                   + written(menu, menu.phrases["sms_menu_emergency"]), None)
 
 
+@lru_cache(maxsize=1024)
 def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
     """The text for reaching `node_id`: a menu listing, or a summary with the footer."""
     node = menu.nodes[node_id]
@@ -573,6 +575,7 @@ def sms_segment_budget(menu: Menu) -> int:
     return budget(menu)
 
 
+@lru_cache(maxsize=1024)
 def _menu_reply(menu: Menu, node_id: str, not_understood: bool = False) -> Reply:
     return _reply(_menu_text(menu, node_id, not_understood), node_id)
 
