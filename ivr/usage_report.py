@@ -15,7 +15,8 @@ ANSWERS = ("key", "speech", "silence", "invalid")
 
 
 def _empty() -> dict:
-    return {"calls": {"total": 0, "by_language": {}, "closed_hours": 0, "ended": 0, "seconds": 0},
+    return {"calls": {"total": 0, "by_language": {}, "closed_hours": 0, "closed_messages": 0,
+                      "ended": 0, "seconds": 0},
             "texts": {"total": 0, "by_language": {}, "segments": 0, **dict.fromkeys(TEXT_OUTCOMES, 0)},
             "topics": {}, "transfers": {}, "ended_at": {}, "answers": dict.fromkeys(ANSWERS, 0),
             "speech": {"understood": 0, "not_understood": 0},
@@ -33,6 +34,8 @@ def _add(part: dict, kind: str, node, language, outcome, understood, count: int,
         by[language or "?"] = by.get(language or "?", 0) + count
         if outcome == "closed":
             part["calls"]["closed_hours"] += count
+    elif kind == "closed_message":
+        part["calls"]["closed_messages"] += count
     elif kind == "call_ended":
         part["calls"]["ended"] += count
         part["calls"]["seconds"] += int(total or 0)

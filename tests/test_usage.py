@@ -83,8 +83,8 @@ def test_calls_and_texts_are_counted_exactly(line, capsys):
     use_the_line(client)
     app.extensions[EXTENSION].flush()
     got = report(capsys)
-    assert got["calls"] == {"total": 4, "by_language": {"en-US": 4}, "closed_hours": 0, "ended": 3,
-                            "seconds": 170}
+    assert got["calls"] == {"total": 4, "by_language": {"en-US": 4}, "closed_hours": 0,
+                            "closed_messages": 0, "ended": 3, "seconds": 170}
     assert got["transfers"] == {"answered": 1, "busy": 1}
     assert got["ended_at"] == {"rhizotomy": 1, "main": 1}
     assert got["answers"] == {"key": 4, "speech": 2, "silence": 1, "invalid": 1}
@@ -185,3 +185,51 @@ def test_status_callback_is_signed(line):
                                                              "CallStatus": "completed"})
     assert response.status_code == 403
     assert TOKEN
+
+
+def test_a_forked_child_starts_its_own_buffer_and_writer(tmp_path):
+    path = tmp_path / "line.sqlite3"
+    script = textwrap.dedent(f"""
+        import os, time
+        from ivr.store import SqliteStore
+        from ivr.usage import Recorder
+        recorder = Recorder(SqliteStore({str(path)!r}, b"k" * 32), b"e" * 32, interval=0.05)
+        recorder.record("call_started", "CA1", "main", "en-US", "open")  # the parent's, buffered
+        recorder._wake.clear()
+        pid = os.fork()
+        if pid == 0:
+            assert recorder._buffer == [] and recorder._thread is None
+            recorder.record("text_received", "SM1", None, None, "opt_out")
+            time.sleep(0.5)
+            os._exit(0 if recorder.written == 1 else 3)
+        _, code = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(code) == 0, code
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT, timeout=60)
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        kinds = sorted(k for (k,) in connection.execute(text("SELECT kind FROM events")))
+    engine.dispose()
+    assert kinds == ["call_started", "text_received"]  # each once: the child did not copy the parent's
+
+
+def test_calls_in_closed_hours_and_the_closed_message_are_counted(tmp_path, monkeypatch, capsys):
+    from test_hours import WITH_HOURS, utc
+
+    from ivr import voice
+
+    menus = tmp_path / "menus.yaml"
+    menus.write_text(WITH_HOURS)
+    db = tmp_path / "line.sqlite3"
+    monkeypatch.setattr(voice, "_now", lambda: utc(2026, 11, 28, 15, 0))  # a Saturday
+    monkeypatch.setenv("IVR_DATABASE", str(db))
+    monkeypatch.setenv("DATABASE_URL", "")
+    app = create_app(environment(IVR_MENUS_FILE=str(menus), IVR_DATABASE=str(db)))
+    call = Call(app.test_client())
+    call.start()
+    call.press("0")
+    app.extensions[EXTENSION].flush()
+    got = report(capsys)
+    assert got["calls"]["closed_hours"] == 1 and got["calls"]["total"] == 1
+    assert got["calls"]["closed_messages"] == 1  # pressed 0: told the hours instead of a transfer
+    assert got["transfers"] == {}
