@@ -6,9 +6,7 @@ import csv
 import io
 import json
 
-from sqlalchemy import Connection, and_, case, func, select, true
-
-from .storage.tables import events
+from sqlalchemy import Connection, text
 
 TEXT_OUTCOMES = ("summary", "menu", "help", "not_understood", "opt_out", "opt_in")
 ANSWERS = ("key", "speech", "silence", "invalid")
@@ -43,8 +41,9 @@ def _add(part: dict, kind: str, node, language, outcome, understood, count: int,
         _topic(part, node)["listens"] += count
     elif kind == "answered" and outcome in ANSWERS:
         part["answers"][outcome] += count
-        if outcome == "speech":
-            part["speech"]["understood" if understood else "not_understood"] += count
+        if outcome == "speech":  # understood: how many of them were (their value is 1)
+            part["speech"]["understood"] += understood
+            part["speech"]["not_understood"] += count - understood
     elif kind == "transfer":
         part["transfers"][outcome or "?"] = part["transfers"].get(outcome or "?", 0) + count
     elif kind == "text_me":
@@ -69,48 +68,34 @@ def _add(part: dict, kind: str, node, language, outcome, understood, count: int,
 
 def usage(connection: Connection, since: str | None = None, until: str | None = None) -> dict:
     """The report for the days since..until (YYYY-MM-DD, UTC, both included; None: no bound)."""
-    period = []
-    if since:
-        period.append(events.c.day >= since)
-    if until:
-        period.append(events.c.day <= until)
-    where = and_(true(), *period)
-    understood = case((events.c.kind == "answered", events.c.value), else_=None)
-    counts = (select(events.c.day, events.c.kind, events.c.node, events.c.language, events.c.outcome,
-                     understood.label("understood"), func.count().label("n"), func.sum(events.c.value))
-              .where(where)
-              .group_by(events.c.day, events.c.kind, events.c.node, events.c.language, events.c.outcome,
-                        understood))
+    period = " AND ".join(["1 = 1", *(["day >= :since"] if since else []),
+                           *(["day <= :until"] if until else [])])
+    bounds = {"since": since, "until": until}
+    # One pass in the order of the events_for_report index; what speech was understood is a sum, so
+    # it is not one more thing to group by.
+    counts = text(f"SELECT day, kind, node, language, outcome, COUNT(*), SUM(value), "
+                  f"SUM(CASE WHEN kind = 'answered' THEN value END) FROM events WHERE {period} "
+                  f"GROUP BY day, kind, node, language, outcome")
     report = {"since": since, "until": until, **_empty(), "days": {}}
-    for day, kind, node, language, outcome, understood_value, count, total in connection.execute(counts):
+    for day, kind, node, language, outcome, count, total, understood in connection.execute(counts, bounds):
         for part in (report, report["days"].setdefault(day, _empty())):
-            _add(part, kind, node, language, outcome, understood_value, count, total)
-    # The drop-off: the last node entered in each call that was not transferred.
-    entered = events.alias("entered")
-    last = (select(entered.c.subject, func.max(entered.c.at).label("at"))
-            .where(entered.c.kind == "node_entered", *[c for c in _on(entered, since, until)])
-            .group_by(entered.c.subject).subquery("last"))
-    transferred = events.alias("transferred")
-    ends = (select(events.c.day, events.c.node, func.count(func.distinct(events.c.subject)))
-            .join(last, and_(events.c.subject == last.c.subject, events.c.at == last.c.at))
-            .where(events.c.kind == "node_entered",
-                   ~select(1).where(transferred.c.subject == events.c.subject,
-                                    transferred.c.kind == "transfer").exists())
-            .group_by(events.c.day, events.c.node))
-    for day, node, count in connection.execute(ends):
+            _add(part, kind, node, language, outcome, int(understood or 0), count, total)
+    # The drop-off: the last node entered in each call that was not transferred (the newest
+    # node_entered row of each call, through the events_by_call index).
+    if connection.dialect.name == "postgresql":
+        last = (f"SELECT DISTINCT ON (subject) subject, node, day FROM events "
+                f"WHERE kind = 'node_entered' AND {period} ORDER BY subject, at DESC")
+    else:  # SQLite: the bare columns of a MAX() row come from that row
+        last = (f"SELECT subject, node, day, MAX(at) FROM events WHERE kind = 'node_entered' AND {period} "
+                f"GROUP BY subject")
+    ends = text(f"SELECT l.day, l.node, COUNT(*) FROM ({last}) l LEFT JOIN "
+                f"(SELECT DISTINCT subject FROM events WHERE kind = 'transfer') t ON t.subject = l.subject "
+                f"WHERE t.subject IS NULL GROUP BY l.day, l.node")
+    for day, node, count in connection.execute(ends, bounds):
         for part in (report, report["days"].setdefault(day, _empty())):
             part["ended_at"][node] = part["ended_at"].get(node, 0) + count
     report["days"] = dict(sorted(report["days"].items()))
     return report
-
-
-def _on(table, since: str | None, until: str | None) -> list:
-    where = []
-    if since:
-        where.append(table.c.day >= since)
-    if until:
-        where.append(table.c.day <= until)
-    return where
 
 
 def as_json(report: dict) -> str:

@@ -26,8 +26,8 @@ def upgrade() -> None:
                     sa.Column("language", sa.Text),
                     sa.Column("outcome", sa.Text),
                     sa.Column("value", sa.Integer))
-    op.create_index("events_by_day", "events", ["day", "kind"])
-    op.create_index("events_by_subject", "events", ["subject", "kind"])
+    op.create_index("events_for_report", "events", ["day", "kind", "node", "language", "outcome", "value"])
+    op.create_index("events_by_call", "events", ["kind", "subject", "at", "node", "day"])
 
 
 def downgrade() -> None:
