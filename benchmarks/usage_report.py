@@ -68,17 +68,21 @@ def main() -> None:
         if batch:
             with engine.begin() as connection:
                 connection.execute(events.insert(), batch)
-        with engine.begin() as connection:
+        # What autovacuum does to a real table soon after: statistics, and the visibility map that
+        # lets the report read its covering indexes alone.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             if engine.dialect.name == "postgresql":
-                connection.execute(text("ANALYZE events"))
-            else:
-                connection.execute(text("ANALYZE"))
+                connection.execute(text("SET statement_timeout = 0"))
+            connection.execute(text("VACUUM ANALYZE events" if engine.dialect.name == "postgresql"
+                                    else "ANALYZE"))
         print(f"generated {n - count} events in {time.perf_counter() - started:.1f} s")
     for label, since, until in (("all", None, None), ("one month", "2026-01-01", "2026-01-31")):
         best = float("inf")
         for _ in range(3):
             started = time.perf_counter()
             with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SET LOCAL statement_timeout = 0"))
                 report = usage(connection, since, until)
             best = min(best, time.perf_counter() - started)
         print(f"{engine.dialect.name} {label}: {best:.3f} s (best of 3), {report['calls']['total']} calls, "

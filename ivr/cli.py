@@ -194,6 +194,7 @@ def _db(args) -> int:
 
 def _usage(args) -> int:
     # Imported here: the menu commands never need SQLAlchemy.
+    from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
     from . import usage_report
@@ -208,6 +209,8 @@ def _usage(args) -> int:
         engine = make_engine(url)
         try:
             with engine.connect() as connection, connection.begin():
+                if engine.dialect.name == "postgresql":  # a report may take longer than a webhook's statement
+                    connection.execute(text("SET LOCAL statement_timeout = 0"))
                 report = usage_report.usage(connection, args.since, args.until)
         finally:
             engine.dispose()

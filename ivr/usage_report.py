@@ -84,7 +84,7 @@ def usage(connection: Connection, since: str | None = None, until: str | None = 
     # node_entered row of each call, through the events_by_call index).
     if connection.dialect.name == "postgresql":
         last = (f"SELECT DISTINCT ON (subject) subject, node, day FROM events "
-                f"WHERE kind = 'node_entered' AND {period} ORDER BY subject, at DESC")
+                f"WHERE kind = 'node_entered' AND {period} ORDER BY subject DESC, at DESC")
     else:  # SQLite: the bare columns of a MAX() row come from that row
         last = (f"SELECT subject, node, day, MAX(at) FROM events WHERE kind = 'node_entered' AND {period} "
                 f"GROUP BY subject")
