@@ -45,7 +45,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._wake = threading.Event()
-        self._buffer: list[dict] = []
+        self._buffer: list[tuple] = []
         self._thread: threading.Thread | None = None
 
     def subject(self, sid: str) -> str:
@@ -54,11 +54,9 @@ class Recorder:
 
     def record(self, kind: str, sid: str, node: str | None = None, language: str | None = None,
                outcome: str | None = None, value: int | None = None, at: float | None = None) -> None:
-        """Buffer one event; never touches the database."""
-        at = time.time() if at is None else at
-        row = {"at": at, "day": datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d"),
-               "kind": kind, "subject": self.subject(sid), "node": node, "language": language,
-               "outcome": outcome, "value": value}
+        """Buffer one event; never touches the database. The SID is hashed and the day worked out by
+        the writer thread, off the request path (the SID itself is only ever in this memory)."""
+        row = (time.time() if at is None else at, kind, sid, node, language, outcome, value)
         with self._lock:
             self._buffer.append(row)
             full = len(self._buffer) >= self.batch
@@ -67,6 +65,11 @@ class Recorder:
                 self._thread.start()
         if full:
             self._wake.set()
+
+    def _row(self, at: float, kind: str, sid: str, node, language, outcome, value) -> dict:
+        return {"at": at, "day": datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d"),
+                "kind": kind, "subject": self.subject(sid), "node": node, "language": language,
+                "outcome": outcome, "value": value}
 
     def _run(self) -> None:
         while True:
@@ -82,7 +85,7 @@ class Recorder:
             if not rows:
                 return
             try:
-                self.store.record_events(rows)
+                self.store.record_events([self._row(*row) for row in rows])
                 self.written += len(rows)
             except Exception as error:  # any failure: the events go, the line goes on
                 self.dropped += len(rows)
