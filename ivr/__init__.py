@@ -170,6 +170,9 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
     validator = TokenValidator(settings.auth_token or "unused", settings.auth_token_secondary)
     app.extensions["ivr"] = Line(live_menu, settings, validator, _store(settings),
                                  _sender(settings, live_menu.menu, log))
+    from .usage import EXTENSION, Recorder
+
+    app.extensions[EXTENSION] = Recorder(app.extensions["ivr"].store, settings.event_hash_key)
 
     from . import health, sms, voice
 

@@ -79,7 +79,22 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=("upgrade",),
                     help="upgrade: create the schema or migrate it to this version (run on every "
                          "deploy; the Procfile's release step does it)")
+
+    usage = command("usage", _usage, "How the line is used: calls, texts, topics, transfers and where "
+                                     "calls ended, for a period and per day (UTC), from the usage events.")
+    usage.add_argument("--since", type=_date, help="first day, YYYY-MM-DD (UTC)")
+    usage.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (UTC), included")
+    usage.add_argument("--format", choices=("table", "json", "csv"), default="table")
     return parser
+
+
+def _date(value: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
 
 
 def _check(args) -> int:
@@ -174,4 +189,38 @@ def _db(args) -> int:
     else:
         print(f"{describe(url)}: schema migrated from {before or 'nothing (a new database)'} to revision "
               f"{after}")
+    return 0
+
+
+def _usage(args) -> int:
+    # Imported here: the menu commands never need SQLAlchemy.
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import usage_report
+    from .settings import SETTINGS
+    from .storage import DatabaseUrlError, database_url
+    from .storage.sql import describe, make_engine
+
+    default_file = next(s.default for s in SETTINGS if s.name == "IVR_DATABASE")
+    try:
+        url = database_url(os.environ.get("DATABASE_URL", ""),
+                           os.environ.get("IVR_DATABASE", "").strip() or default_file)
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection, connection.begin():
+                if engine.dialect.name == "postgresql":  # a report may take longer than a webhook's statement
+                    connection.execute(text("SET LOCAL statement_timeout = 0"))
+                report = usage_report.usage(connection, args.since, args.until)
+        finally:
+            engine.dispose()
+    except DatabaseUrlError as exc:
+        print(f"ivr usage: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"ivr usage: cannot read the usage events in {describe(url)} (run `ivr db upgrade` "
+              f"first?): {str(getattr(exc, 'orig', exc)).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
+    render = {"json": usage_report.as_json, "csv": usage_report.as_csv, "table": usage_report.as_table}
+    print(render[args.format](report), end="")
     return 0

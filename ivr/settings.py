@@ -100,6 +100,7 @@ _TRUE = {"1", "true", "yes", "on"}
 # never be checked or matched with the other. The hash label is the one the store has always used.
 COOKIE_KEY_LABEL = b"ivr sms session cookie"
 NUMBER_HASH_KEY_LABEL = b"ivr store phone number hash"
+EVENT_HASH_KEY_LABEL = b"ivr usage event sid hash"
 # Only with IVR_SKIP_SIGNATURE_CHECK and no IVR_SECRET_KEY: public, so never fit for a real line.
 DEVELOPMENT_KEY = "ivr local development only: not a secret"
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
@@ -130,6 +131,7 @@ class Settings:
     text_requires_attestation: str = "A"  # A, B, C or none
     line_texts_at_once: int = 1
     database_url: str = ""  # the SQLAlchemy URL of the store: DATABASE_URL, or the file IVR_DATABASE
+    event_hash_key: bytes = b""  # keys the call and text SID hashes of the usage events
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -205,6 +207,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         text_requires_attestation=_attestation(values["IVR_TEXT_REQUIRES_ATTESTATION"]),
         line_texts_at_once=int(_number(values, "IVR_LINE_TEXTS_AT_ONCE", int, 0, 100)),
         database_url=url,
+        event_hash_key=derive_key(secret, EVENT_HASH_KEY_LABEL),
     )
 
 

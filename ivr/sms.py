@@ -14,8 +14,10 @@ from .engine import Reply
 from .line import current_line
 from .logs import printable
 from .matching import normalise
+from .menus import Menu
 from .store import StoreError
 from .twilio_auth import require_twilio_signature
+from .usage import record
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 bp.before_request(require_twilio_signature)
@@ -40,6 +42,7 @@ def _document(reply: Reply) -> str:
 def incoming() -> Response:
     """A text comes in: reply from the menu, remembering which menu a number sent next refers to."""
     _remember_opt_out()
+    _record_opt_out()
     if request.form.get("OptOutType"):
         # Twilio's Advanced Opt-Out has already answered this STOP, START or HELP: a second reply
         # would only confuse the family.
@@ -58,7 +61,46 @@ def incoming() -> Response:
         session.pop(MENU_KEY, None)
     elif reply.menu:
         session[MENU_KEY] = reply.menu
+    _record_text(engine.translation(menu, now_in), reply)
     return _answer(reply)
+
+
+def _record_opt_out() -> None:
+    kind, words = request.form.get("OptOutType", "").upper(), normalise(request.form.get("Body", ""))
+    if kind == "STOP" or words in schema.OPT_OUT_WORDS:
+        record("text_received", None, None, "opt_out")
+    elif kind == "START" or words in schema.OPT_IN_WORDS:
+        record("text_received", None, None, "opt_in")
+    elif kind == "HELP":
+        record("text_received", None, None, "help")
+
+
+def _record_text(menu: Menu, reply: Reply) -> None:
+    """Which reply a text got: a summary or a menu (by node), help or not understood; never its words."""
+    if reply.text is None:
+        return  # an opt-out word: recorded by _record_opt_out
+    words = normalise(request.form.get("Body", ""))
+    segments = reply.encoding.segments if reply.encoding else None
+    not_understood = engine.written(menu, menu.phrases["sms_not_understood"])
+    if words in schema.HELP_WORDS:
+        outcome, node = "help", None
+    elif reply.text.startswith(not_understood):
+        outcome, node = "not_understood", None
+    else:
+        node = _node_of(menu, reply)
+        kind = menu.nodes[node].type if node in menu.nodes else "menu"
+        outcome = "menu" if kind == "menu" else "summary"
+    record("text_received", node, menu.language, outcome, segments)
+
+
+@lru_cache(maxsize=1024)
+def _node_of(menu: Menu, reply: Reply) -> str | None:
+    # A menu reply names its menu; a summary's reply keeps the menu it was chosen from, so the
+    # summary is the node whose text the reply begins with.
+    for node in menu.nodes.values():
+        if node.type != "menu" and node.text and reply.text.startswith(engine.written(menu, node.text)):
+            return node.id
+    return reply.menu
 
 
 def _remember_opt_out() -> None:

@@ -21,6 +21,7 @@ from .phone import is_callable_caller_id, is_textable_caller
 from .store import StoreError
 from .twilio_auth import require_twilio_signature
 from .twiml import ATTESTATION, INFORMED, Urls, render
+from .usage import record
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
@@ -64,6 +65,7 @@ def _answer(turn: Turn, menu: Menu) -> Response:
         # The engine is pure and knows no clock; whether the line is open is decided here, per call.
         turn = engine.instead_of_transfer(menu, turn)
         log.info("call %s: scheduling is closed; hours and number given instead", _sid())
+        record("closed_message", menu.operator, menu.language)
     prefix = current_line().settings.public_base_url or request.script_root
     # Only a transfer depends on who is calling; every other document is the same for every caller.
     caller_id = _caller_id() if turn.dial else None
@@ -113,7 +115,11 @@ def incoming() -> Response:
     """A call comes in: greeting, emergency notice, main menu."""
     log.debug("call %s started", _sid())
     menu = _menu()
-    return _answer(_turn(engine.start_call, menu), menu)
+    closed = menu.hours is not None and not menu.hours.is_open(_now())
+    record("call_started", menu.start, menu.language, "closed" if closed else "open")
+    turn = _turn(engine.start_call, menu)
+    _record_step(turn, menu, None)
+    return _answer(turn, menu)
 
 
 @bp.post("/<node>")
@@ -133,8 +139,12 @@ def keys(node: str) -> Response:
     if turn.switch_language:  # the caller chose Spanish: the rest of the call is in it
         menu = engine.translation(menu, turn.switch_language)
         turn = _turn(engine.switched, menu, turn.switch_node)  # the emergency notice in Spanish too
+    _record_answer(turn, menu, node, "speech" if how.startswith("speech") else "key")
     if turn.send_text:
-        turn = engine.text_result(menu, turn.send_text, _text_summary(menu, turn.send_text))
+        outcome = _text_summary(menu, turn.send_text)
+        record("text_me", turn.send_text, menu.language, outcome)
+        turn = engine.text_result(menu, turn.send_text, outcome)
+    _record_step(turn, menu, node)
     _log_step(turn, how, _known(menu, node))
     return _answer(turn, menu)
 
@@ -234,6 +244,8 @@ def silence(node: str) -> Response:
     """The caller pressed nothing before the Gather timed out."""
     menu = _menu()
     turn = _turn(engine.silence, menu, node, _tries())
+    record("answered", _known(menu, node), menu.language, "silence")
+    _record_step(turn, menu, node)
     _log_step(turn, "no input at %s", _known(menu, node))
     return _answer(turn, menu)
 
@@ -244,7 +256,42 @@ def dial_ended() -> Response:
     status = request.form.get("DialCallStatus", "")[:20]
     log.info("call %s transfer ended: %s", _sid(), status if status.isascii() else "(unreadable)")
     menu = _menu()
-    return _answer(_turn(engine.dial_ended, menu, status), menu)
+    record("transfer", menu.operator, menu.language, TRANSFER_OUTCOMES.get(status, "failed"))
+    turn = _turn(engine.dial_ended, menu, status)
+    _record_step(turn, menu, None)
+    return _answer(turn, menu)
+
+
+# Twilio's DialCallStatus, as the usage report counts it.
+TRANSFER_OUTCOMES = {"completed": "answered", "answered": "answered", "busy": "busy",
+                     "no-answer": "no-answer"}
+
+
+@bp.post("/status")
+def status() -> Response:
+    """Twilio's call status callback (the number's "Call status changes" webhook): a call ended."""
+    if request.form.get("CallStatus", "") in ("completed", "busy", "failed", "no-answer", "canceled"):
+        duration = request.form.get("CallDuration", "")
+        record("call_ended", None, None, request.form.get("CallStatus")[:20],
+               int(duration) if duration.isdigit() else None)
+    return Response("", status=204)
+
+
+def _record_answer(turn: Turn, menu: Menu, node: str, how: str) -> None:
+    """How the caller answered at `node`: a key, speech (understood or not), or an invalid key."""
+    retried = turn.gather is not None and turn.gather.node == node and turn.gather.tries > _tries()
+    if how == "speech":
+        record("answered", _known(menu, node), menu.language, "speech", 0 if retried else 1)
+    else:
+        record("answered", _known(menu, node), menu.language, "invalid" if retried else "key")
+
+
+def _record_step(turn: Turn, menu: Menu, node: str | None) -> None:
+    """The node the caller is taken to, when it is another one than where they were."""
+    if turn.dial:
+        record("node_entered", menu.operator, menu.language)
+    elif turn.gather is not None and turn.gather.node != node:
+        record("node_entered", _known(menu, turn.gather.node), menu.language)
 
 
 def _log_step(turn: Turn, what: str, node: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, MetaData, Table, Text
+from sqlalchemy import Column, Float, Index, Integer, MetaData, Table, Text
 
 metadata = MetaData()
 
@@ -31,3 +31,19 @@ sending = Table("sending", metadata,
                 Column("call_sid", Text, primary_key=True),
                 Column("node", Text, primary_key=True),
                 Column("started_at", Float, nullable=False))
+
+# Usage events (ivr usage): what happened on the line, never who. subject is a keyed hash of the call's
+# or text's SID; node, language, outcome and value (a duration or a segment count) say the rest.
+events = Table("events", metadata,
+               Column("id", Integer, primary_key=True, autoincrement=True),
+               Column("at", Float, nullable=False),
+               Column("day", Text, nullable=False),
+               Column("kind", Text, nullable=False),
+               Column("subject", Text, nullable=False),
+               Column("node", Text),
+               Column("language", Text),
+               Column("outcome", Text),
+               Column("value", Integer),
+               # Covering indexes for `ivr usage`: its GROUP BY, and each call's events in order.
+               Index("events_for_report", "day", "kind", "node", "language", "outcome", "value"),
+               Index("events_by_call", "kind", "subject", "at", "node", "day"))
