@@ -81,16 +81,20 @@ def _record_text(menu: Menu, reply: Reply) -> None:
         return  # an opt-out word: recorded by _record_opt_out
     words = normalise(request.form.get("Body", ""))
     segments = reply.encoding.segments if reply.encoding else None
-    not_understood = engine.written(menu, menu.phrases["sms_not_understood"])
     if words in schema.HELP_WORDS:
         outcome, node = "help", None
-    elif reply.text.startswith(not_understood):
+    elif reply.text.startswith(_not_understood(menu)):
         outcome, node = "not_understood", None
     else:
         node = _node_of(menu, reply)
         kind = menu.nodes[node].type if node in menu.nodes else "menu"
         outcome = "menu" if kind == "menu" else "summary"
     record("text_received", node, menu.language, outcome, segments)
+
+
+@lru_cache(maxsize=64)
+def _not_understood(menu: Menu) -> str:
+    return engine.written(menu, menu.phrases["sms_not_understood"])
 
 
 @lru_cache(maxsize=1024)
