@@ -19,6 +19,8 @@ from .phone import PHONE_IN_TEXT, PhoneNumberProblem, for_speaking, looks_like_p
 from .yaml_strict import Bool, Int, Map, MenuFileError, Null, Problem, Seq, Str, read_yaml
 
 NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,39}\Z")
+# Ids that are the voice webhooks' own addresses (/voice/status): a node there could not be reached.
+RESERVED_NODE_IDS = frozenset({"status"})
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./+-]{0,63}\Z")
 OPTION_KEY = re.compile(r"[1-8]\Z")
 EMERGENCY_NUMBER = re.compile(r"\b9[\s,.-]*1[\s,.-]*1\b|nine[\s,-]+one[\s,-]+one", re.I)
@@ -635,6 +637,10 @@ class _Builder:
     def nodes(self, raw, doc, phones) -> dict:
         nodes = {}
         for node_id, body in self.named(raw, doc, "nodes", "main: (then its type, title and options)"):
+            if node_id in RESERVED_NODE_IDS:
+                self.error(node_id, f"'{node_id}' cannot be a node id: /voice/{node_id} is one of the line's "
+                                    "own webhook addresses, so callers could never reach the node",
+                           "choose another id, such as 'call_status'")
             self.positions[f"nodes.{node_id}"] = _loc(node_id)
             values = self.section(body, schema.NODE, f"node {node_id}", node_id, f"nodes.{node_id}")
             values["_where"] = node_id

@@ -337,3 +337,11 @@ def test_a_byte_order_mark_is_not_content():
 
     menu = parse_menu_bytes(b"\xef\xbb\xbf" + SHIPPED.encode(), "menus.yaml")
     assert menu.name == "Spasticity Clinic"
+
+
+def test_a_node_id_that_is_a_webhook_address_is_refused():
+    from conftest import MENUS
+
+    text = MENUS.read_text().replace("  casting:\n", "  status:\n", 1).replace(": casting", ": status")
+    with pytest.raises(MenuFileError, match="'status' cannot be a node id: /voice/status"):
+        parse_menus(text)
