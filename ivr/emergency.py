@@ -73,7 +73,7 @@ EXACT, PLURALS, TYPOS = 0, 1, 2
 
 # Everyday words that tell which language a message is written in, for when the same phrase is in
 # two languages' lists ("convulsion"): "tiene una convulsión" is Spanish.
-LANGUAGE_WORDS: dict[str, frozenset[str]] = {
+EVERYDAY_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset([
         "the", "a", "an", "my", "our", "his", "her", "he", "she", "is", "isnt", "has", "had", "having",
         "son", "daughter", "child", "kid", "baby", "and", "of", "to", "with", "please", "help", "was",
@@ -89,7 +89,7 @@ LANGUAGE_WORDS: dict[str, frozenset[str]] = {
 
 def language_words(text: str, language: str) -> int:
     """How many words of `text` are everyday words of `language` (a code such as es-US)."""
-    common = LANGUAGE_WORDS.get(language[:2].lower(), frozenset())
+    common = EVERYDAY_WORDS.get(language[:2].lower(), frozenset())
     return sum(word in common for word in words_of(text))
 
 

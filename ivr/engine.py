@@ -292,14 +292,13 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
     Words are matched with the same keywords as texts; a name of any node takes the caller there.
     Words that sound like an emergency are answered with the emergency notice first, whatever else.
     """
-    if notice and (alarm := emergency_turn(menu, speech)) is not None:
+    if notice and (alarmed_in := emergency_language(menu, speech)) is not None:
         then = heard(menu, node_id, speech, confidence, tries, notice=False)
-        alarmed_in = emergency_language(menu, speech)
         if node_id == menu.start and not menu.is_translation and alarmed_in is not menu \
                 and not then.switch_language:
             # "no respira" at the first menu: the rest of the call in Spanish, its notice first.
             return Turn(switch_language=alarmed_in.language, switch_node=menu.start)
-        return _before(alarm, then)
+        return _before(_notice(menu, alarmed_in), then)
     words = normalise(speech)
     sure = confidence is None or confidence >= SPEECH_CONFIDENCE
     node = menu.nodes.get(node_id)
@@ -354,8 +353,12 @@ def emergency_language(menu: Menu, words: str) -> Menu | None:
 def emergency_turn(menu: Menu, speech: str) -> Turn | None:
     """The spoken emergency notice, in the language of the words that sounded like one, or None."""
     found = emergency_language(menu, speech)
-    if found is None:
-        return None
+    return None if found is None else _notice(menu, found)
+
+
+def _notice(menu: Menu, found: Menu) -> Turn:
+    """The emergency notice in `found`'s language, on a call held in `menu`'s: said in the call's
+    voice, or as a notice in the other language's own voice."""
     if found is menu:
         return Turn(say=(spoken(menu, menu.emergency),))
     return Turn(notices=((found.language, found.voice, spoken(found, found.emergency)),))
