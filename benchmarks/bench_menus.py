@@ -13,10 +13,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ivr.lint import lint  # noqa: E402
 from ivr.live_menu import LiveMenu, last_good_path  # noqa: E402
-from ivr.menus import parse_menus  # noqa: E402
-from ivr.walk import walk  # noqa: E402
+from ivr.menufile.build import parse_menus  # noqa: E402
+from ivr.review.lint import lint  # noqa: E402
+from ivr.review.walk import walk  # noqa: E402
 
 SUMMARY = ("This is summary number {n}. It says, in plain words, what one treatment does and who may "
            "recommend it, so that a family can decide whether to ask about it at their next visit.")

@@ -14,14 +14,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs
 from .line import Line
-from .lint import lint
 from .live_menu import LiveMenu, last_good_path
-from .menus import Menu
-from .outbound import TextSender
+from .menufile.yaml_strict import MenuFileError
+from .model.menu import Menu
+from .review.lint import lint
 from .settings import StartupError, read_settings
 from .storage import Store, StoreError, StoreKeyMismatch, StoreSchemaBehind, is_sqlite, open_store
-from .twilio_auth import TokenValidator
-from .yaml_strict import MenuFileError
+from .webhooks.outbound import TextSender
+from .webhooks.signature import TokenValidator
 
 # Twilio's largest webhook, a 1,600-character text even in 3-byte characters (percent-encoded, 9
 # bytes each) with its thirty-odd parameters, stays under 16 KiB; anything bigger is refused unread.
@@ -174,7 +174,8 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
 
     app.extensions[EXTENSION] = Recorder(app.extensions["ivr"].store, settings.event_hash_key)
 
-    from . import health, sms, voice
+    from . import health
+    from .webhooks import sms, voice
 
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)

@@ -9,16 +9,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from . import engine, simulate
-from .diagram import render_diagram
-from .diff import describe_changes
-from .json_schema import schema_text
-from .lint import lint
-from .menus import Menu, load_menus
-from .script import render_script
+from .conversation import engine
+from .menufile.build import load_menus
+from .menufile.json_schema import schema_text
+from .menufile.yaml_strict import MenuFileError, Problem
+from .model.menu import Menu
+from .review import simulate
+from .review.diagram import render_diagram
+from .review.diff import describe_changes
+from .review.lint import lint
+from .review.script import render_script
+from .review.walk import walk
 from .settings import menus_file
-from .walk import walk
-from .yaml_strict import MenuFileError, Problem
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,10 +8,10 @@ from flask import current_app
 from twilio.request_validator import RequestValidator
 
 from .live_menu import LiveMenu
-from .menus import Menu
-from .outbound import TextSender
+from .model.menu import Menu
 from .settings import Settings
-from .store import Store
+from .storage import Store
+from .webhooks.outbound import TextSender
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .menus import Menu, parse_menu_bytes, read_menu_file
+from .menufile.build import parse_menu_bytes, read_menu_file
+from .menufile.yaml_strict import MenuFileError
+from .model.menu import Menu
 from .settings import StartupError
-from .yaml_strict import MenuFileError
 
 log = logging.getLogger("ivr")
 

@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 
-from .phone import PHONE_IN_TEXT
+from .model.phone import PHONE_IN_TEXT
 
 # A SIP or Twilio Client caller is named by an identity, not a number: "sip:alice@example.com",
 # "client:bob", also percent-encoded in a URL ("sip%3Aalice%40example.com").

@@ -9,10 +9,10 @@ import sys
 import pytest
 from conftest import MENUS, ROOT
 
-from ivr import engine
 from ivr.cli import main
-from ivr.engine import Gather, Turn
-from ivr.json_schema import schema_text
+from ivr.conversation import engine
+from ivr.conversation.engine import Gather, Turn
+from ivr.menufile.json_schema import schema_text
 
 FIXTURE = MENUS.read_text()
 GOLDEN = ROOT / "tests" / "golden"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from conftest import MENUS, SCHEDULING, Call, Texter, english_only, environment, said
 
-from ivr import create_app, engine, gsm
-from ivr.emergency import EmergencyPhrases, built_in
-from ivr.lint import lint, sms_segment_budget
-from ivr.menus import load_menus, parse_menus
-from ivr.script import render_script
-from ivr.yaml_strict import MenuFileError
+from ivr import create_app
+from ivr.conversation import engine
+from ivr.menufile.build import load_menus, parse_menus
+from ivr.menufile.yaml_strict import MenuFileError
+from ivr.model import gsm
+from ivr.model.emergency import EmergencyPhrases, built_in
+from ivr.review.lint import lint, sms_segment_budget
+from ivr.review.script import render_script
 
 MENU = load_menus(MENUS)
 ES = MENU.translations["es-US"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import CALLER, SCHEDULING, Call, Texter, said, signed_post, twiml
 
-from ivr import engine
+from ivr.conversation import engine
 
 
 def explode(*args, **kwargs):

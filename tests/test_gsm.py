@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import gsm
+from ivr.model import gsm
 
 EMOJI = "\U0001F600"  # outside the BMP: a surrogate pair, two UTF-16 units
 

@@ -7,10 +7,11 @@ from datetime import date, datetime, time, timezone
 import pytest
 from conftest import MENUS, SCHEDULING, SHIPPED_MENUS, Call, environment, without_texting
 
-from ivr import create_app, voice
-from ivr.hours import describe_opening, describe_week, parse_range, zone
-from ivr.menus import load_menus, parse_menus
-from ivr.yaml_strict import MenuFileError
+from ivr import create_app
+from ivr.menufile.build import load_menus, parse_menus
+from ivr.menufile.yaml_strict import MenuFileError
+from ivr.model.hours import describe_opening, describe_week, parse_range, zone
+from ivr.webhooks import voice
 
 HOURS = """
 hours:
@@ -204,7 +205,7 @@ def test_the_closed_message_in_spanish_gives_the_hours_in_spanish(tmp_path, monk
 
 
 def test_ivr_simulate_gives_the_closed_message_as_the_line_does(menu):
-    from ivr import simulate
+    from ivr.review import simulate
 
     lines: list[str] = []
     saturday = utc(2026, 11, 28, 15, 0)  # Saturday 10:00 in Louisville

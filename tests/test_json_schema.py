@@ -9,8 +9,8 @@ import yaml
 from conftest import MENUS, ROOT, SHIPPED_MENUS
 from jsonschema import Draft202012Validator
 
-from ivr import schema
-from ivr.json_schema import menu_json_schema, schema_text
+from ivr.menufile import schema
+from ivr.menufile.json_schema import menu_json_schema, schema_text
 
 SECTIONS = {"line": schema.LINE, "call": schema.CALL, "phrases": schema.PHRASES, "hours": schema.HOURS}
 

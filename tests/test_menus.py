@@ -6,10 +6,10 @@ import pytest
 from conftest import MENUS, environment
 
 from ivr import create_app
-from ivr.lint import lint
-from ivr.menus import load_menus, parse_menus
+from ivr.menufile.build import load_menus, parse_menus
+from ivr.menufile.yaml_strict import MenuFileError
+from ivr.review.lint import lint
 from ivr.settings import StartupError
-from ivr.yaml_strict import MenuFileError
 
 SHIPPED = MENUS.read_text()
 
@@ -333,7 +333,7 @@ def test_invisible_characters_pasted_from_a_word_processor_are_found(char, name)
 
 
 def test_a_byte_order_mark_is_not_content():
-    from ivr.menus import parse_menu_bytes
+    from ivr.menufile.build import parse_menu_bytes
 
     menu = parse_menu_bytes(b"\xef\xbb\xbf" + SHIPPED.encode(), "menus.yaml")
     assert menu.name == "Spasticity Clinic"

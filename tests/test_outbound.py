@@ -9,7 +9,7 @@ import time
 import pytest
 from conftest import ACCOUNT, CALLER, CLINIC, TOKEN
 
-from ivr.outbound import SendOutcome, TextSender
+from ivr.webhooks.outbound import SendOutcome, TextSender
 
 BODY = "Oral baclofen relaxes tight muscles. Scheduling: (502) 635-6397."
 

@@ -6,9 +6,9 @@ import pytest
 from conftest import MENUS, SHIPPED_MENUS, Call, Texter, environment
 
 from ivr import create_app
-from ivr.lint import lint
-from ivr.menus import load_menus, parse_menus
-from ivr.yaml_strict import MenuFileError
+from ivr.menufile.build import load_menus, parse_menus
+from ivr.menufile.yaml_strict import MenuFileError
+from ivr.review.lint import lint
 
 FIXTURE = MENUS.read_text()
 MENU = load_menus(MENUS)

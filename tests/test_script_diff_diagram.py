@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import MENUS, english_only
 
-from ivr import engine
-from ivr.diagram import render_diagram
-from ivr.diff import NO_CHANGE, describe_changes
-from ivr.menus import Menu, load_menus, parse_menus
-from ivr.script import SIGN_OFF, menu_order, render_script, script_sections
+from ivr.conversation import engine
+from ivr.menufile.build import load_menus, parse_menus
+from ivr.model.menu import Menu
+from ivr.review.diagram import render_diagram
+from ivr.review.diff import NO_CHANGE, describe_changes
+from ivr.review.script import SIGN_OFF, menu_order, render_script, script_sections
 
 FIXTURE = english_only(MENUS.read_text())  # these tests reshape the menu; Spanish would need the same
 MENU = load_menus(MENUS)

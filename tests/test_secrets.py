@@ -234,7 +234,7 @@ def test_a_path_with_cr_lf_cannot_forge_a_log_line(client, log_output):
 
 
 def test_a_failure_at_a_path_is_logged_escaped(tmp_path, log_output, monkeypatch):
-    from ivr import engine
+    from ivr.conversation import engine
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -418,7 +418,7 @@ def test_a_database_made_by_the_line_before_keeps_its_opt_outs_under_the_same_ke
     # "ivr store phone number hash"): a line that had IVR_SECRET_KEY set opens its file unchanged.
     import hmac
 
-    from ivr.store import SqliteStore
+    from ivr.storage.sql import SqliteStore
 
     db = tmp_path / "line.sqlite3"
     old_key = hmac.new(SECRET_KEY.encode(), b"ivr store phone number hash", hashlib.sha256).digest()

@@ -9,7 +9,8 @@ import pytest
 from conftest import CALLER, TOKEN, Call, environment, signed_post, twiml
 from twilio.request_validator import RequestValidator
 
-from ivr import create_app, engine
+from ivr import create_app
+from ivr.conversation import engine
 from ivr.settings import SETTINGS, StartupError
 
 WEBHOOKS = ["/voice", "/voice/main?tries=0", "/voice/main/silence?tries=1", "/voice/dial-ended",

@@ -7,11 +7,11 @@ import re
 import pytest
 from conftest import SHIPPED_MENUS
 
-from ivr import engine
 from ivr.cli import main
-from ivr.gsm import encoding_of
-from ivr.lint import lint, seconds_to_say
-from ivr.menus import load_menus
+from ivr.conversation import engine
+from ivr.menufile.build import load_menus
+from ivr.model.gsm import encoding_of
+from ivr.review.lint import lint, seconds_to_say
 
 MENU = load_menus(SHIPPED_MENUS)
 ES = MENU.translations["es-US"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import MENUS, Texter, environment, signed_post, twiml
 
-from ivr import create_app, engine
-from ivr.gsm import encoding_of
-from ivr.menus import load_menus
-from ivr.schema import OPT_IN_WORDS, OPT_OUT_WORDS
+from ivr import create_app
+from ivr.conversation import engine
+from ivr.menufile.build import load_menus
+from ivr.model.gsm import encoding_of
+from ivr.model.reserved import OPT_IN_WORDS, OPT_OUT_WORDS
 
 MENU = load_menus(MENUS)
 FOOTER = "Reply MENU for more topics. To make an appointment, call (502) 635-6397."

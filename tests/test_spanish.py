@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import MENUS, SCHEDULING, Call, Texter, route, said
 
-from ivr import engine
-from ivr.gsm import encoding_of
-from ivr.lint import lint
-from ivr.menus import load_menus, parse_menus
-from ivr.yaml_strict import MenuFileError
+from ivr.conversation import engine
+from ivr.menufile.build import load_menus, parse_menus
+from ivr.menufile.yaml_strict import MenuFileError
+from ivr.model.gsm import encoding_of
+from ivr.review.lint import lint
 
 MENU = load_menus(MENUS)
 ES = MENU.translations["es-US"]

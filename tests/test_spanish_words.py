@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from conftest import MENUS, Call, Texter, route
 
-from ivr import engine, gsm
-from ivr.gsm import encoding_of
-from ivr.lint import lint
-from ivr.matching import normalise
-from ivr.menus import load_menus, parse_menus
-from ivr.yaml_strict import MenuFileError
+from ivr.conversation import engine
+from ivr.menufile.build import load_menus, parse_menus
+from ivr.menufile.yaml_strict import MenuFileError
+from ivr.model import gsm
+from ivr.model.gsm import encoding_of
+from ivr.model.matching import normalise
+from ivr.review.lint import lint
 
 MENU = load_menus(MENUS)
 ES = MENU.translations["es-US"]

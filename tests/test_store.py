@@ -15,7 +15,8 @@ from sqlalchemy import create_engine, text
 
 from ivr.storage import DatabaseUrlError, database_url, open_store
 from ivr.storage.sql import HEAD, SqlStore, upgrade
-from ivr.store import SqliteStore, Store, StoreError, StoreKeyMismatch, StoreSchemaBehind
+from ivr.storage import Store, StoreError, StoreKeyMismatch, StoreSchemaBehind
+from ivr.storage.sql import SqliteStore
 
 KEY = "test-secret-key"
 CALLER = "+15025550123"

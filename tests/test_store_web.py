@@ -16,7 +16,7 @@ import pytest
 from conftest import MENUS, ROOT, Call, Texter, environment
 
 from ivr import create_app
-from ivr.menus import load_menus
+from ivr.menufile.build import load_menus
 from ivr.storage.sql import upgrade
 
 MENU = load_menus(MENUS)

@@ -12,13 +12,14 @@ import pytest
 from conftest import ACCOUNT, CALLER, CLINIC, MENUS, TOKEN, Call, Texter, environment
 from fake_twilio import FakeTwilio
 
-from ivr import create_app, voice
-from ivr.menus import parse_menus
-from ivr.outbound import SendOutcome, TextSender
-from ivr.phone import for_reading, for_speaking, is_callable_caller_id, is_textable_caller, to_e164
+from ivr import create_app
+from ivr.menufile.build import parse_menus
+from ivr.menufile.yaml_strict import MenuFileError
+from ivr.model.phone import for_reading, for_speaking, is_callable_caller_id, is_textable_caller, to_e164
 from ivr.settings import StartupError, read_settings
-from ivr.store import SqliteStore
-from ivr.yaml_strict import MenuFileError
+from ivr.storage.sql import SqliteStore
+from ivr.webhooks import voice
+from ivr.webhooks.outbound import SendOutcome, TextSender
 
 SENT = "I have sent it to the phone you are calling from."
 SEND_PUMP = "To get this by text, send the word PUMP to this number."
@@ -390,7 +391,7 @@ def test_letters_and_wrong_lengths_are_not_numbers(written):
 
 def test_the_word_to_text_is_one_only_the_callers_language_has(line, twilio):
     # "botox" is a keyword in both languages: texting it from a new number would get English.
-    from ivr import engine
+    from ivr.conversation import engine
     es = parse_menus(MENUS.read_text()).translations["es-US"]
     word = engine.texting_word(es, "injections")
     assert word != "BOTOX" and word.lower() in es.nodes["injections"].keywords

@@ -10,7 +10,7 @@ import pytest
 from conftest import ACCOUNT, CALLER, CLINIC, MENUS, TOKEN, Call, Texter, environment, without_texting
 
 from ivr import create_app
-from ivr.menus import load_menus
+from ivr.menufile.build import load_menus
 from ivr.settings import StartupError
 
 MENU = load_menus(MENUS)
@@ -185,8 +185,8 @@ def test_any_definite_refusal_leaves_the_summary_and_the_allowance_free(client, 
 
 
 def test_half_the_texting_phrases_is_a_mistake_not_a_silent_switch_off():
-    from ivr.menus import parse_menus
-    from ivr.yaml_strict import MenuFileError
+    from ivr.menufile.build import parse_menus
+    from ivr.menufile.yaml_strict import MenuFileError
 
     with pytest.raises(MenuFileError, match="texting needs every text_ phrase; missing: text_sent"):
         parse_menus(MENUS.read_text().replace("  text_sent: I have sent it to the phone you are calling "

@@ -147,7 +147,7 @@ def test_a_failing_database_drops_and_counts_events_and_the_webhook_still_answer
 
 
 def test_events_are_written_in_batches_by_the_background_thread(tmp_path):
-    from ivr.store import SqliteStore
+    from ivr.storage.sql import SqliteStore
     from ivr.usage import Recorder
 
     store = SqliteStore(tmp_path / "line.sqlite3", b"k" * 32)
@@ -166,7 +166,7 @@ def test_events_are_written_in_batches_by_the_background_thread(tmp_path):
 def test_buffered_events_are_written_on_a_graceful_shutdown(tmp_path):
     path = tmp_path / "line.sqlite3"
     script = textwrap.dedent(f"""
-        from ivr.store import SqliteStore
+        from ivr.storage.sql import SqliteStore
         from ivr.usage import Recorder
         recorder = Recorder(SqliteStore({str(path)!r}, b"k" * 32), b"e" * 32, interval=3600)
         for n in range(25):
@@ -191,7 +191,7 @@ def test_a_forked_child_starts_its_own_buffer_and_writer(tmp_path):
     path = tmp_path / "line.sqlite3"
     script = textwrap.dedent(f"""
         import os, time
-        from ivr.store import SqliteStore
+        from ivr.storage.sql import SqliteStore
         from ivr.usage import Recorder
         recorder = Recorder(SqliteStore({str(path)!r}, b"k" * 32), b"e" * 32, interval=0.05)
         recorder.record("call_started", "CA1", "main", "en-US", "open")  # the parent's, buffered
@@ -216,7 +216,7 @@ def test_a_forked_child_starts_its_own_buffer_and_writer(tmp_path):
 def test_calls_in_closed_hours_and_the_closed_message_are_counted(tmp_path, monkeypatch, capsys):
     from test_hours import WITH_HOURS, utc
 
-    from ivr import voice
+    from ivr.webhooks import voice
 
     menus = tmp_path / "menus.yaml"
     menus.write_text(WITH_HOURS)

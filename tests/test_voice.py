@@ -20,7 +20,7 @@ from conftest import (
 )
 
 from ivr import create_app
-from ivr.menus import load_menus
+from ivr.menufile.build import load_menus
 
 MENU = load_menus(MENUS)
 SUMMARIES = {

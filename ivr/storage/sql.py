@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, func, i
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..phone import to_e164
+from ..model.phone import to_e164
 from .base import (
     BUSY_TIMEOUT_SECONDS,
     DAY_SECONDS,

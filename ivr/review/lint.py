@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from . import engine, gsm, schema
-from .menus import Menu
-from .yaml_strict import Problem
+from ..conversation import engine
+from ..menufile import schema
+from ..menufile.yaml_strict import Problem
+from ..model import gsm
+from ..model.menu import Menu
 
 WORDS_PER_MINUTE = 150  # an unhurried phone voice
 MAX_SPOKEN_SECONDS = 40

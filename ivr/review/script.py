@@ -7,9 +7,11 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from . import engine, schema
-from .menus import Menu, Node
-from .phone import for_reading
+from ..conversation import engine
+from ..menufile import schema
+from ..model import reserved
+from ..model.menu import Menu, Node
+from ..model.phone import for_reading
 
 ARROW = " → "
 SIGN_OFF = "Reviewed by: ______________________________   Date: ______________"
@@ -86,7 +88,7 @@ def routes(menu: Menu, node_id: str) -> list[str]:
         if option is not None and menu_id in shortest:
             found.append(ARROW.join((start, *shortest[menu_id], option.key)))
     if node_id == menu.operator:
-        found.append(f"{schema.OPERATOR_KEY} from any menu or summary")
+        found.append(f"{reserved.OPERATOR_KEY} from any menu or summary")
     return found
 
 
@@ -161,7 +163,7 @@ def _start_section(menu: Menu) -> Section:
     facts = (("Reached by", "every call"),)
     entries = _turn_entries(engine.start_call(menu))
     if menu.offer:  # a translation: what its callers heard in it before choosing it
-        key = schema.LANGUAGE_KEY
+        key = reserved.LANGUAGE_KEY
         entries.insert(0, Entry("Before this, on every call", (menu.offer,),
                                 note=f"said in {menu.language} ({menu.voice}) in the first menu of the "
                                      f"line's first language, after its greeting and emergency notice; "
@@ -204,10 +206,10 @@ def _voice_section(menu: Menu) -> Section:
 
 
 def _texts_section(menu: Menu) -> Section:
-    help_words = " or ".join(w.upper() for w in schema.HELP_WORDS)
-    carrier = ", ".join(w.upper() for w in schema.OPT_OUT_WORDS + schema.OPT_IN_WORDS)
+    help_words = " or ".join(w.upper() for w in reserved.HELP_WORDS)
+    carrier = ", ".join(w.upper() for w in reserved.OPT_OUT_WORDS + reserved.OPT_IN_WORDS)
     entries = (
-        _text_entry(engine.text_in(menu, schema.HELP_WORDS[0], None), "Help", f"the reply to {help_words}"),
+        _text_entry(engine.text_in(menu, reserved.HELP_WORDS[0], None), "Help", f"the reply to {help_words}"),
         _text_entry(engine.text_failed(menu), "Something went wrong inside the line"),
         _text_entry(engine.text_in(menu, _NOT_UNDERSTOOD_PROBE, None), "Not understood",
                     "the reply to a text the line does not understand; after a number that is not a "
@@ -217,7 +219,7 @@ def _texts_section(menu: Menu) -> Section:
                     "the notice comes first, then what the line would otherwise reply (here: a text it "
                     "does not understand); the same phrases as on the phone, and those of every other "
                     "language, answered in that language"),
-        _text_entry(engine.text_in(menu, schema.OPT_OUT_WORDS[0], None), "Opt-out and opt-in words",
+        _text_entry(engine.text_in(menu, reserved.OPT_OUT_WORDS[0], None), "Opt-out and opt-in words",
                     f"{carrier}: Twilio's opt-out handling answers these"),
     )
     return Section("_texts", "The line's own texts", (), entries)

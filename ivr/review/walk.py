@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from . import engine
-from .engine import Gather, Turn
-from .menus import Menu
-from .yaml_strict import Problem
+from ..conversation import engine
+from ..conversation.engine import Gather, Turn
+from ..menufile.yaml_strict import Problem
+from ..model.menu import Menu
 
 # Every key on a keypad, a key sequence that means nothing, and silence (None).
 INPUTS = tuple("0123456789*#") + ("12", None)

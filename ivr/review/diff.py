@@ -6,10 +6,11 @@ from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from types import MappingProxyType
 
-from . import engine, schema
-from .matching import normalise
-from .menus import Menu, Node
-from .phone import for_reading
+from ..conversation import engine
+from ..menufile import schema
+from ..model.matching import normalise
+from ..model.menu import Menu, Node
+from ..model.phone import for_reading
 from .script import display_name, menu_order, routes, script_sections
 
 NO_CHANGE = "No change for callers or texters."

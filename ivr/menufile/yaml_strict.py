@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import yaml
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong (or worth a look) in the menu file, with where it is and how to fix it."""
-
-    file: str
-    line: int
-    col: int
-    message: str
-    hint: str = ""
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.severity}: {self.message}"
-        return f"{text} (fix: {self.hint})" if self.hint else text
+from ..model.problem import Problem
 
 
 class MenuFileError(Exception):

@@ -8,8 +8,8 @@ from functools import lru_cache
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from .engine import Gather, Turn, speech_hints
-from .menus import Menu
+from ..conversation.engine import Gather, Turn, speech_hints
+from ..model.menu import Menu
 
 
 def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:

@@ -6,7 +6,7 @@ import json
 import re
 
 from . import schema
-from .menus import NODE_ID, OPTION_KEY
+from .build import NODE_ID, OPTION_KEY
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "menus.schema.json"

@@ -9,15 +9,16 @@ from flask import Blueprint, Response, request, session
 from twilio.twiml.messaging_response import MessagingResponse
 from werkzeug.exceptions import HTTPException
 
-from . import engine, schema
-from .engine import Reply
-from .line import current_line
-from .logs import printable
-from .matching import normalise
-from .menus import Menu
-from .store import StoreError
-from .twilio_auth import require_twilio_signature
-from .usage import record
+from ..conversation import engine
+from ..conversation.engine import Reply
+from ..line import current_line
+from ..logs import printable
+from ..model import reserved
+from ..model.matching import normalise
+from ..model.menu import Menu
+from ..storage import StoreError
+from ..usage import record
+from .signature import require_twilio_signature
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 bp.before_request(require_twilio_signature)
@@ -67,9 +68,9 @@ def incoming() -> Response:
 
 def _record_opt_out() -> None:
     kind, words = request.form.get("OptOutType", "").upper(), normalise(request.form.get("Body", ""))
-    if kind == "STOP" or words in schema.OPT_OUT_WORDS:
+    if kind == "STOP" or words in reserved.OPT_OUT_WORDS:
         record("text_received", None, None, "opt_out")
-    elif kind == "START" or words in schema.OPT_IN_WORDS:
+    elif kind == "START" or words in reserved.OPT_IN_WORDS:
         record("text_received", None, None, "opt_in")
     elif kind == "HELP":
         record("text_received", None, None, "help")
@@ -81,7 +82,7 @@ def _record_text(menu: Menu, reply: Reply) -> None:
         return  # an opt-out word: recorded by _record_opt_out
     words = normalise(request.form.get("Body", ""))
     segments = reply.encoding.segments if reply.encoding else None
-    if words in schema.HELP_WORDS:
+    if words in reserved.HELP_WORDS:
         outcome, node = "help", None
     elif reply.text.startswith(_not_understood(menu)):
         outcome, node = "not_understood", None
@@ -113,9 +114,9 @@ def _remember_opt_out() -> None:
     words = normalise(request.form.get("Body", ""))
     sender = request.form.get("From", "")
     try:
-        if kind == "STOP" or words in schema.OPT_OUT_WORDS:
+        if kind == "STOP" or words in reserved.OPT_OUT_WORDS:
             current_line().store.opt_out(sender)
-        elif kind == "START" or words in schema.OPT_IN_WORDS:
+        elif kind == "START" or words in reserved.OPT_IN_WORDS:
             current_line().store.opt_in(sender)
     except StoreError:
         log.exception("text %s: could not record an opt-out or opt-in",

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from . import gsm, schema
-from .emergency import EXACT, PLURALS, TYPOS, language_words
-from .hours import describe_week
-from .matching import KeywordMatcher, normalise
-from .menus import Menu, Node
-from .phone import for_reading, for_speaking
+from ..model import gsm, reserved
+from ..model.emergency import EXACT, PLURALS, TYPOS, language_words
+from ..model.hours import describe_week
+from ..model.matching import KeywordMatcher, normalise
+from ..model.menu import Menu, Node
+from ..model.phone import for_reading, for_speaking
 
 # The engine's own nodes for "scheduling did not answer" and "scheduling is closed"; menus.yaml ids
 # cannot start with "_".
@@ -111,8 +111,8 @@ def translation(menu: Menu, language: str | None) -> Menu:
 def language_choice(menu: Menu, body: str) -> str | None:
     """The language a text asks for (ESPAÑOL, SPANISH, ENGLISH), as a code of this line, or None."""
     words = normalise(body).split()
-    named = [schema.LANGUAGE_WORDS[w] for w in words if w in schema.LANGUAGE_WORDS]
-    if len(named) != 1 or any(w not in schema.LANGUAGE_WORDS and w not in schema.LANGUAGE_FILLERS
+    named = [reserved.LANGUAGE_WORDS[w] for w in words if w in reserved.LANGUAGE_WORDS]
+    if len(named) != 1 or any(w not in reserved.LANGUAGE_WORDS and w not in reserved.LANGUAGE_FILLERS
                               for w in words):
         return None
     return _language_code(menu, named[0])
@@ -120,7 +120,7 @@ def language_choice(menu: Menu, body: str) -> str | None:
 
 def help_language(menu: Menu, body: str) -> str | None:
     """The language of a help word that implies one (AYUDA: Spanish), as a code of this line."""
-    return _language_code(menu, schema.HELP_LANGUAGES.get(normalise(body)))
+    return _language_code(menu, reserved.HELP_LANGUAGES.get(normalise(body)))
 
 
 def _language_code(menu: Menu, wanted: str | None) -> str | None:
@@ -159,9 +159,9 @@ def greeting_language(menu: Menu, body: str) -> str | None:
 
 def _greeting(words: str) -> tuple[str | None, str]:
     """The language of the greeting `words` start with, and the words after it."""
-    for phrase in sorted(schema.GREETING_LANGUAGES, key=len, reverse=True):  # "buenas tardes" first
+    for phrase in sorted(reserved.GREETING_LANGUAGES, key=len, reverse=True):  # "buenas tardes" first
         if words == phrase or words.startswith(phrase + " "):
-            return schema.GREETING_LANGUAGES[phrase], words[len(phrase):].strip()
+            return reserved.GREETING_LANGUAGES[phrase], words[len(phrase):].strip()
     return None, words
 
 
@@ -233,13 +233,13 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
         return enter(menu, menu.start)
     if not digits:
         return silence(menu, node_id, tries)
-    if digits == schema.OPERATOR_KEY:
+    if digits == reserved.OPERATOR_KEY:
         return transfer(menu)
-    if digits == schema.LANGUAGE_KEY and node.id == menu.start and menu.translations:
+    if digits == reserved.LANGUAGE_KEY and node.id == menu.start and menu.translations:
         return Turn(switch_language=next(iter(menu.translations)))
-    if digits == schema.BACK_KEY:
+    if digits == reserved.BACK_KEY:
         return enter(menu, node.parent or menu.start)
-    if digits == schema.REPEAT_KEY:
+    if digits == reserved.REPEAT_KEY:
         return enter(menu, node.id)
     option = node.option(digits)
     if option is not None:
@@ -306,9 +306,9 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
         own = node_id in (UNAVAILABLE, CLOSED)
         if not own:
             return enter(menu, menu.start)
-        if sure and words in schema.REPEAT_WORDS:
+        if sure and words in reserved.REPEAT_WORDS:
             return closed(menu) if node_id == CLOSED else _unavailable(menu, 0)
-        if sure and (words in schema.MENU_WORDS or words in schema.BACK_WORDS):
+        if sure and (words in reserved.MENU_WORDS or words in reserved.BACK_WORDS):
             return enter(menu, menu.start)
         target = menu.matcher.match(speech) if sure and words else None
         if target == menu.operator:
@@ -325,11 +325,11 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
         if named_in not in (None, menu.language):  # "bomba" at the first menu: that topic, in Spanish
             return Turn(switch_language=named_in,
                         switch_node=translation(menu, named_in).matcher.match(speech))
-        if words in schema.MENU_WORDS:
+        if words in reserved.MENU_WORDS:
             return enter(menu, menu.start)
-        if words in schema.BACK_WORDS:
+        if words in reserved.BACK_WORDS:
             return enter(menu, node.parent or menu.start)
-        if words in schema.REPEAT_WORDS:
+        if words in reserved.REPEAT_WORDS:
             return enter(menu, node.id)
         target = menu.matcher.match(speech)
         if target is not None:
@@ -457,11 +457,11 @@ def _unavailable(menu: Menu, tries: int, say: tuple[str, ...] = ()) -> Turn:
 
 
 def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
-    if digits in (UNAVAILABLE_REPEAT_KEY, schema.REPEAT_KEY):
+    if digits in (UNAVAILABLE_REPEAT_KEY, reserved.REPEAT_KEY):
         return _unavailable(menu, 0)
-    if digits == schema.OPERATOR_KEY:
+    if digits == reserved.OPERATOR_KEY:
         return transfer(menu)
-    if digits == schema.BACK_KEY:
+    if digits == reserved.BACK_KEY:
         return enter(menu, menu.start)
     return _own_node_retry(menu, UNAVAILABLE, tries, "invalid_key" if digits else "no_input")
 
@@ -499,13 +499,13 @@ def instead_of_transfer(menu: Menu, turn: Turn) -> Turn:
 
 
 def _press_closed(menu: Menu, digits: str, tries: int) -> Turn:
-    if digits in (UNAVAILABLE_REPEAT_KEY, schema.REPEAT_KEY):
+    if digits in (UNAVAILABLE_REPEAT_KEY, reserved.REPEAT_KEY):
         return closed(menu)
     if digits == TEXT_NUMBER_KEY and _offers_text(menu, menu.nodes[menu.operator]):
         return Turn(send_text=menu.operator)  # the operator's text is its number
-    if digits == schema.OPERATOR_KEY:
+    if digits == reserved.OPERATOR_KEY:
         return transfer(menu)  # put through if the line has opened meanwhile, else closed again
-    if digits == schema.BACK_KEY:
+    if digits == reserved.BACK_KEY:
         return enter(menu, menu.start)
     return _own_node_retry(menu, CLOSED, tries, "invalid_key" if digits else "no_input")
 
@@ -528,16 +528,16 @@ def text_in(menu: Menu, body: str, last_menu: str | None, matcher: KeywordMatche
     words = normalise(body)
     current = last_menu if last_menu in menu.nodes and menu.nodes[last_menu].type == "menu" \
         else menu.start
-    if words in schema.OPT_OUT_WORDS or words in schema.OPT_IN_WORDS:
+    if words in reserved.OPT_OUT_WORDS or words in reserved.OPT_IN_WORDS:
         return Reply(None, last_menu)  # Twilio's opt-out handling answers these itself
-    if words in schema.HELP_WORDS:
+    if words in reserved.HELP_WORDS:
         return _reply(written(menu, menu.phrases["sms_help"]), last_menu)
-    if body.strip() == schema.BACK_KEY or words in schema.BACK_WORDS:
+    if body.strip() == reserved.BACK_KEY or words in reserved.BACK_WORDS:
         return _menu_reply(menu, menu.nodes[current].parent or menu.start)
-    if words in schema.MENU_WORDS or _only_greetings(words):
+    if words in reserved.MENU_WORDS or _only_greetings(words):
         return _menu_reply(menu, menu.start)
     if words.isdigit():
-        if words == schema.OPERATOR_KEY:
+        if words == reserved.OPERATOR_KEY:
             return node_reply(menu, menu.operator, current)
         option = menu.nodes[current].option(words)
         if option is not None:
@@ -573,7 +573,7 @@ def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
 
 def sms_segment_budget(menu: Menu) -> int:
     """How many SMS segments a texted summary of `menu`'s language may take (what `ivr check` counts)."""
-    from .lint import sms_segment_budget as budget  # lint reads the engine's replies: imported late
+    from ..review.lint import sms_segment_budget as budget  # lint reads the engine's replies: imported late
 
     return budget(menu)
 
@@ -591,7 +591,7 @@ def _menu_text(menu: Menu, node_id: str, not_understood: bool = False) -> str:
     lines.append(written(menu, phrases["sms_menu_emergency"]))
     if node.text:
         lines.append(written(menu, node.text))
-    choices = [(o.key, o.target) for o in node.options] + [(schema.OPERATOR_KEY, menu.operator)]
+    choices = [(o.key, o.target) for o in node.options] + [(reserved.OPERATOR_KEY, menu.operator)]
     lines += [f"{key} {_capitalised(menu.nodes[target].label)}" for key, target in choices]
     lines[-1] += " " + for_reading(menu.operator_number)  # so a family can call without replying
     if node_id == menu.start:

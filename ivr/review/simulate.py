@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
 
-from . import engine
-from .engine import Turn
-from .menus import Menu
-from .phone import for_reading
+from ..conversation import engine
+from ..conversation.engine import Turn
+from ..model.menu import Menu
+from ..model.phone import for_reading
 
 WAIT_WORDS = {"", "wait", "w", "t", "timeout"}
 # Short words for Twilio's DialCallStatus values, for typing at the terminal.

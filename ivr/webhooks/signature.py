@@ -7,7 +7,7 @@ import logging
 from flask import abort, current_app, request
 from twilio.request_validator import SIGNATURE_HEADER, RequestValidator
 
-from .logs import printable
+from ..logs import printable
 
 log = logging.getLogger("ivr")
 

@@ -14,7 +14,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .phone import is_textable_caller
+from ..model.phone import is_textable_caller
 
 log = logging.getLogger("ivr")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import schema
-from .menus import Menu, Node
+from ..model import reserved
+from ..model.menu import Menu, Node
 from .script import display_name, menu_order
 
 # The one node key 0 is drawn from. Ids in menus.yaml cannot start with "_", so it cannot clash.
@@ -31,7 +31,7 @@ def _label_parts(node: Node) -> tuple[str, str]:
 def _edges(menu: Menu) -> list[tuple[str, str, str]]:
     """(from, to, key) for every option, in menu order, then key 0 once from the "any menu" node."""
     edges = [(node_id, o.target, o.key) for node_id in menu_order(menu) for o in menu.nodes[node_id].options]
-    edges.append((ANY_NODE, menu.operator, schema.OPERATOR_KEY))
+    edges.append((ANY_NODE, menu.operator, reserved.OPERATOR_KEY))
     return edges
 
 

@@ -12,16 +12,16 @@ from flask import Blueprint, Response, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from . import engine
-from .engine import Turn
-from .line import current_line
-from .logs import printable
-from .menus import Menu
-from .phone import is_callable_caller_id, is_textable_caller
-from .store import StoreError
-from .twilio_auth import require_twilio_signature
+from ..conversation import engine
+from ..conversation.engine import Turn
+from ..line import current_line
+from ..logs import printable
+from ..model.menu import Menu
+from ..model.phone import is_callable_caller_id, is_textable_caller
+from ..storage import StoreError
+from ..usage import record
+from .signature import require_twilio_signature
 from .twiml import ATTESTATION, INFORMED, Urls, render
-from .usage import record
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
