@@ -13,10 +13,16 @@ import pytest
 from conftest import fresh_postgres_database, need_postgres
 from sqlalchemy import create_engine, text
 
-from ivr.storage import DatabaseUrlError, database_url, open_store
-from ivr.storage.sql import HEAD, SqlStore, upgrade
-from ivr.storage import Store, StoreError, StoreKeyMismatch, StoreSchemaBehind
-from ivr.storage.sql import SqliteStore
+from ivr.storage import (
+    DatabaseUrlError,
+    Store,
+    StoreError,
+    StoreKeyMismatch,
+    StoreSchemaBehind,
+    database_url,
+    open_store,
+)
+from ivr.storage.sql import HEAD, SqliteStore, SqlStore, upgrade
 
 KEY = "test-secret-key"
 CALLER = "+15025550123"
