@@ -13,7 +13,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import logs
-from .line import Line
+from .conversation.ports import Clock
+from .conversation.service import Conversation, utc_now
+from .conversation.text_me import TextLimits, TextMe
+from .line import Line, RecorderEvents
 from .live_menu import LiveMenu, last_good_path
 from .menufile.yaml_strict import MenuFileError
 from .model.menu import Menu
@@ -121,8 +124,9 @@ def _sender(settings, menu: Menu, log) -> TextSender | None:
     return TextSender(settings.account_sid, settings.auth_token, settings.api_base_url)
 
 
-def create_app(test_config: dict[str, str] | None = None) -> Flask:
-    """Build the app from the environment (or from `test_config`, a dict of the same variables)."""
+def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = None) -> Flask:
+    """Build the app from the environment (or from `test_config`, a dict of the same variables);
+    `clock` tells the time for the clinic's hours (the real time by default)."""
     settings = read_settings(os.environ if test_config is None else test_config)
     log = logs.configure(settings.log_level)
 
@@ -168,11 +172,17 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
     app.before_request(_limit_form)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     validator = TokenValidator(settings.auth_token or "unused", settings.auth_token_secondary)
-    app.extensions["ivr"] = Line(live_menu, settings, validator, _store(settings),
-                                 _sender(settings, live_menu.menu, log))
+    store = _store(settings)
+    sender = _sender(settings, live_menu.menu, log)
     from .usage import EXTENSION, Recorder
 
-    app.extensions[EXTENSION] = Recorder(app.extensions["ivr"].store, settings.event_hash_key)
+    recorder = app.extensions[EXTENSION] = Recorder(store, settings.event_hash_key)
+    limits = TextLimits(settings.texts_per_hour, settings.texts_per_day, settings.line_texts_per_hour,
+                        settings.line_texts_per_day, settings.line_texts_at_once,
+                        settings.text_requires_attestation)
+    conversation = Conversation(TextMe(store, sender, limits), RecorderEvents(recorder), store,
+                                clock or utc_now)
+    app.extensions["ivr"] = Line(live_menu, settings, validator, store, sender, conversation)
 
     from . import health
     from .webhooks import sms, voice

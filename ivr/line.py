@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import current_app
 from twilio.request_validator import RequestValidator
 
+from .conversation.service import Conversation
 from .live_menu import LiveMenu
 from .model.menu import Menu
 from .settings import Settings
@@ -23,6 +25,7 @@ class Line:
     validator: RequestValidator
     store: Store
     sender: TextSender | None  # None: no TWILIO_ACCOUNT_SID, so no texts can be sent
+    conversation: Conversation  # steps every call and text, with the live clock, texting and events
 
     @property
     def menu(self) -> Menu:
@@ -33,3 +36,18 @@ class Line:
 def current_line() -> Line:
     """The Line of the app serving this request."""
     return current_app.extensions["ivr"]
+
+
+class RecorderEvents:
+    """The conversation's event sink on the usage recorder: buffered, and never failing a webhook."""
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+
+    def record(self, sid: str, kind: str, node: str | None = None, language: str | None = None,
+               outcome: str | None = None, value: int | None = None) -> None:
+        """Buffer one event for the call or text `sid`."""
+        try:
+            self.recorder.record(kind, sid[:64], node, language, outcome, value)
+        except Exception:  # recording must never fail a webhook
+            logging.getLogger("ivr").exception("usage: could not record a %s event", kind)

@@ -103,18 +103,3 @@ def _reset_if_alive(ref) -> None:
     recorder = ref()
     if recorder is not None:
         recorder._reset()
-
-
-def record(kind: str, node: str | None = None, language: str | None = None, outcome: str | None = None,
-           value: int | None = None) -> None:
-    """Record an event for the call or text of the current request (its CallSid or MessageSid)."""
-    from flask import current_app, request
-
-    recorder = current_app.extensions.get(EXTENSION)
-    if recorder is None:
-        return
-    sid = request.form.get("CallSid") or request.form.get("MessageSid") or "-"
-    try:
-        recorder.record(kind, sid[:64], node, language, outcome, value)
-    except Exception:  # recording must never fail a webhook
-        log.exception("usage: could not record a %s event", kind)

@@ -11,7 +11,6 @@ from ivr import create_app
 from ivr.menufile.build import load_menus, parse_menus
 from ivr.menufile.yaml_strict import MenuFileError
 from ivr.model.hours import describe_opening, describe_week, parse_range, zone
-from ivr.webhooks import voice
 
 HOURS = """
 hours:
@@ -86,8 +85,7 @@ def test_the_week_in_words(menu):
 def call_at(tmp_path, monkeypatch, moment) -> Call:
     path = tmp_path / "menus.yaml"
     path.write_text(WITH_HOURS)
-    monkeypatch.setattr(voice, "_now", lambda: moment)
-    call = Call(create_app(environment(IVR_MENUS_FILE=str(path))).test_client())
+    call = Call(create_app(environment(IVR_MENUS_FILE=str(path)), clock=lambda: moment).test_client())
     call.start()
     return call
 
@@ -159,11 +157,11 @@ def test_when_closed_key_2_texts_the_scheduling_number(tmp_path, monkeypatch):
 
     path = tmp_path / "menus.yaml"
     path.write_text(WITH_HOURS)
-    monkeypatch.setattr(voice, "_now", lambda: utc(2026, 11, 28, 15, 0))  # Saturday
+    saturday = utc(2026, 11, 28, 15, 0)
     with FakeTwilio(ACCOUNT, TOKEN) as twilio:
         env = environment(IVR_MENUS_FILE=str(path), TWILIO_API_BASE_URL=twilio.base_url,
                           IVR_DATABASE=str(tmp_path / "db.sqlite3"))
-        call = Call(create_app(env).test_client())
+        call = Call(create_app(env, clock=lambda: saturday).test_client())
         call.start()
         call.press("0")
         assert "To get the number by text message, press 2." in call.heard
@@ -188,8 +186,8 @@ def test_speech_at_the_closed_message_is_understood(tmp_path, monkeypatch, said,
 def test_without_texting_the_closed_message_does_not_offer_it(tmp_path, monkeypatch):
     path = tmp_path / "menus.yaml"
     path.write_text(without_texting(WITH_HOURS))
-    monkeypatch.setattr(voice, "_now", lambda: utc(2026, 11, 28, 15, 0))
-    call = Call(create_app(environment(IVR_MENUS_FILE=str(path))).test_client())
+    saturday = utc(2026, 11, 28, 15, 0)
+    call = Call(create_app(environment(IVR_MENUS_FILE=str(path)), clock=lambda: saturday).test_client())
     call.start()
     call.press("0")
     assert "closed right now" in call.heard and "text message" not in call.heard

@@ -18,7 +18,6 @@ from ivr.menufile.yaml_strict import MenuFileError
 from ivr.model.phone import for_reading, for_speaking, is_callable_caller_id, is_textable_caller, to_e164
 from ivr.settings import StartupError, read_settings
 from ivr.storage.sql import SqliteStore
-from ivr.webhooks import voice
 from ivr.webhooks.outbound import SendOutcome, TextSender
 
 SENT = "I have sent it to the phone you are calling from."
@@ -34,7 +33,6 @@ VERSTATS = ("TN-Validation-Passed-A", "TN-Validation-Passed-B", "TN-Validation-P
 @pytest.fixture
 def line(twilio, tmp_path, monkeypatch):
     """A line with every limit at its default, texting through the fake Twilio."""
-    monkeypatch.setattr(voice, "_LINE_FULL_WARNED", {})  # each test starts with nothing reported
 
     def make(**overrides: str):
         env = environment(TWILIO_API_BASE_URL=twilio.base_url,
@@ -317,9 +315,10 @@ def test_closed_hours_text_me_the_number_follows_the_same_rules(tmp_path, monkey
     path.write_text(MENUS.read_text() + '\nhours:\n  time_zone: America/Kentucky/Louisville\n'
                     '  monday: "08:00-17:00"\n  tuesday: closed\n  wednesday: closed\n  thursday: closed\n'
                     '  friday: closed\n  saturday: closed\n  sunday: closed\n')
-    monkeypatch.setattr(voice, "_now", lambda: datetime(2026, 11, 28, 15, 0, tzinfo=timezone.utc))
+    saturday = datetime(2026, 11, 28, 15, 0, tzinfo=timezone.utc)
     client = create_app(environment(IVR_MENUS_FILE=str(path), TWILIO_API_BASE_URL=twilio.base_url,
-                                    IVR_DATABASE=str(tmp_path / "db.sqlite3"))).test_client()
+                                    IVR_DATABASE=str(tmp_path / "db.sqlite3")),
+                        clock=lambda: saturday).test_client()
     for verstat, caller, heard in [(None, CALLER, "send the word APPOINTMENT to this number."),
                                    ("TN-Validation-Passed-A", "+18765550123", NOT_POSSIBLE),
                                    ("TN-Validation-Passed-A", CALLER, SENT)]:

@@ -216,15 +216,14 @@ def test_a_forked_child_starts_its_own_buffer_and_writer(tmp_path):
 def test_calls_in_closed_hours_and_the_closed_message_are_counted(tmp_path, monkeypatch, capsys):
     from test_hours import WITH_HOURS, utc
 
-    from ivr.webhooks import voice
 
     menus = tmp_path / "menus.yaml"
     menus.write_text(WITH_HOURS)
     db = tmp_path / "line.sqlite3"
-    monkeypatch.setattr(voice, "_now", lambda: utc(2026, 11, 28, 15, 0))  # a Saturday
     monkeypatch.setenv("IVR_DATABASE", str(db))
     monkeypatch.setenv("DATABASE_URL", "")
-    app = create_app(environment(IVR_MENUS_FILE=str(menus), IVR_DATABASE=str(db)))
+    saturday = utc(2026, 11, 28, 15, 0)
+    app = create_app(environment(IVR_MENUS_FILE=str(menus), IVR_DATABASE=str(db)), clock=lambda: saturday)
     call = Call(app.test_client())
     call.start()
     call.press("0")

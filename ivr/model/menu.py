@@ -17,6 +17,7 @@ RESERVED_NODE_IDS = frozenset({"status"})
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./+-]{0,63}\Z")
 OPTION_KEY = re.compile(r"[1-8]\Z")
 EMERGENCY_NUMBER = re.compile(r"\b9[\s,.-]*1[\s,.-]*1\b|nine[\s,-]+one[\s,-]+one", re.I)
+MEMO_ENTRIES = 16384  # what one loaded menu keeps worked out (see Menu.remembered)
 MAX_CHOICES = 4  # besides 0, star and 9
 
 
@@ -101,6 +102,22 @@ class Menu:
     warnings: tuple[Problem, ...] = ()
     # Where things were written: "nodes.casting", "nodes.casting.say", "phrases.option" -> (line, col).
     positions: Mapping[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    # Answers worked out from this menu alone (turns, replies, documents), dropped with it: a reload
+    # is a new Menu, so nothing from an older file is ever served. Keys are nodes, keys and tries.
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def remembered(self, key, compute):
+        """The value kept under `key` for this menu, worked out with `compute()` the first time."""
+        try:
+            return self.memo[key]
+        except KeyError:
+            pass
+        value = compute()
+        if len(self.memo) >= MEMO_ENTRIES:  # never reached by real keys; a bound all the same
+            self.memo.clear()
+        self.memo[key] = value
+        return value
 
     def where(self, path: str) -> tuple[int, int]:
         """The line and column where `path` (such as "nodes.casting.text") was written."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
+from ..conversation.ports import StorageUnavailable
+
 Reservation = Literal["ok", "already_sent", "too_many", "opted_out", "line_hour_full", "line_day_full",
                       "line_busy"]
 
@@ -14,7 +16,7 @@ KEEP_SENDS_SECONDS = DAY_SECONDS
 BUSY_TIMEOUT_SECONDS = 5.0
 
 
-class StoreError(Exception):
+class StoreError(StorageUnavailable):
     """The store could not be read or written (locked too long, disk full, unreadable file...).
 
     Every backend raises this, never its driver's own errors, so callers handle one exception
