@@ -7,11 +7,12 @@ from conftest import MENUS, SCHEDULING, Call, Texter, english_only, environment,
 
 from ivr import create_app
 from ivr.conversation import engine
+from ivr.conversation.engine import sms_segment_budget
 from ivr.menufile.build import load_menus, parse_menus
 from ivr.menufile.yaml_strict import MenuFileError
 from ivr.model import gsm
 from ivr.model.emergency import EmergencyPhrases, built_in
-from ivr.review.lint import lint, sms_segment_budget
+from ivr.review.lint import lint
 from ivr.review.script import render_script
 
 MENU = load_menus(MENUS)

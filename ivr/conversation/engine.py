@@ -33,6 +33,10 @@ TEXT_PHRASES = ("text_me_key",) + tuple(f"text_{outcome}" for outcome in TEXT_OU
 SPEECH_CONFIDENCE = 0.5
 # Dial outcomes after which the caller has finished (or hung up) and nothing more is said.
 DIAL_FINISHED = frozenset({"completed", "canceled"})
+SMS_MAX_SEGMENTS = 2
+# A second language gets four: Spanish needs á, í, ó and ú, which put the whole text in UCS-2 (67
+# characters a segment instead of 153), and a faithful translation is longer than the English.
+TRANSLATION_SMS_MAX_SEGMENTS = 4
 # Every DialCallStatus Twilio sends.
 DIAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 
@@ -572,10 +576,8 @@ def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
 
 
 def sms_segment_budget(menu: Menu) -> int:
-    """How many SMS segments a texted summary of `menu`'s language may take (what `ivr check` counts)."""
-    from ..review.lint import sms_segment_budget as budget  # lint reads the engine's replies: imported late
-
-    return budget(menu)
+    """How many SMS segments a texted reply in `menu`'s language may take (what `ivr check` counts)."""
+    return TRANSLATION_SMS_MAX_SEGMENTS if menu.is_translation else SMS_MAX_SEGMENTS
 
 
 @lru_cache(maxsize=1024)

@@ -6,17 +6,14 @@ import re
 from collections.abc import Iterator
 
 from ..conversation import engine
+from ..conversation.engine import sms_segment_budget
 from ..menufile import schema
-from ..menufile.yaml_strict import Problem
 from ..model import gsm
 from ..model.menu import Menu
+from ..model.problem import Problem
 
 WORDS_PER_MINUTE = 150  # an unhurried phone voice
 MAX_SPOKEN_SECONDS = 40
-SMS_MAX_SEGMENTS = 2
-# A second language gets four: Spanish needs á, í, ó and ú, which put the whole text in UCS-2 (67
-# characters a segment instead of 153), and a faithful translation is longer than the English.
-TRANSLATION_SMS_MAX_SEGMENTS = 4
 
 # Written forms a text-to-speech voice reads wrongly, with what to write instead.
 _ABBREVIATION = re.compile(
@@ -67,11 +64,6 @@ def _sms_warnings(menu: Menu) -> Iterator[Problem]:
                                        f"{encoding.segments} messages ({encoding.units} characters "
                                        f"in {encoding.name})",
                            f"shorten it to fit {limit} messages, footer included")
-
-
-def sms_segment_budget(menu: Menu) -> int:
-    """The most SMS segments a reply in `menu`'s language may take."""
-    return TRANSLATION_SMS_MAX_SEGMENTS if menu.is_translation else SMS_MAX_SEGMENTS
 
 
 def _emergency_warnings(menu: Menu) -> Iterator[Problem]:

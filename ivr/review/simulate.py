@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
 
 from ..conversation import engine
 from ..conversation.engine import Turn
+from ..conversation.fakes import PretendTexting
+from ..conversation.ports import Clock
+from ..conversation.service import Call, Conversation, Text, utc_now
 from ..model.menu import Menu
 from ..model.phone import for_reading
 
@@ -18,34 +20,24 @@ DIAL_OUTCOMES = {**{status: status for status in engine.DIAL_STATUSES},
 KEYS = set("0123456789*#")
 
 
-def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None],
-         clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None], clock: Clock = utc_now) -> None:
     """A phone call: `inputs` are keys ("1", "*"), words the caller says ("pump"), "wait" for
     letting the prompt time out, and transfer outcomes ("answer", "busy", "no-answer", "failed")
-    when the line dials. `clock` tells the time, for the clinic's hours, as on the live line."""
+    when the line dials. `clock` tells the time, for the clinic's hours, as on the live line.
+    The call steps through the same conversation service as the live line; texts are pretended."""
+    texting = PretendTexting()
+    conversation = Conversation(texting, clock=clock)
     out("[the call starts]")
-    turn = engine.start_call(menu)
+    state = Call(sid="simulated", attestation="A")
+    step = conversation.start(menu, state)
     inputs = iter(inputs)
-    informed = False  # the general-information sentence, once a call, as the voice webhooks say it
     while True:
-        if turn.dial and menu.hours is not None and not menu.hours.is_open(clock()):
-            turn = engine.instead_of_transfer(menu, turn)  # as the voice webhooks do while closed
-        if not informed:
-            told = engine.with_general_info(menu, turn)
-            informed, turn = told != turn, told
-        _show_turn(menu, turn, out)
+        _show_turn(step.menu, step.turn, out)
+        state = state.after(step)
+        turn = step.turn
         if turn.hangup:
             out("[the line hangs up]")
             return
-        if turn.send_text:
-            out(f"[the line texts the summary of '{turn.send_text}' to the caller's phone]")
-            turn = engine.text_result(menu, turn.send_text, "sent")
-            continue
-        if turn.switch_language:
-            menu = engine.translation(menu, turn.switch_language)
-            out(f"[the call goes on in {menu.language}]")
-            turn = engine.switched(menu, turn.switch_node)
-            continue
         if turn.dial:
             entry = _next(inputs, out, "[the caller is on the line to scheduling]")
             if entry is None:
@@ -55,21 +47,27 @@ def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None],
                 out(f"  ? '{entry}' is not a transfer outcome: answer, busy, no-answer or failed")
                 outcome = "completed"
             out(f"SCHEDULING LINE: {outcome}")
-            turn = engine.dial_ended(menu, outcome)
+            step = conversation.transfer_ended(menu, state, outcome)
             continue
         entry = _next(inputs, out, "[the caller hangs up]")
         if entry is None:
             return
-        key = entry.strip()
+        key, node = entry.strip(), turn.gather.node
         if key.lower() in WAIT_WORDS:
-            out(f"CALLER presses nothing for {menu.key_timeout} seconds")
-            turn = engine.silence(menu, turn.gather.node, turn.gather.tries)
+            out(f"CALLER presses nothing for {step.menu.key_timeout} seconds")
+            after = conversation.silence(menu, state, node)
         elif set(key) <= KEYS:
             out(f"CALLER presses {key}")
-            turn = engine.press(menu, turn.gather.node, key, turn.gather.tries)
+            after = conversation.key(menu, state, node, key)
         else:
             out(f"CALLER says \"{key}\"")
-            turn = engine.heard(menu, turn.gather.node, key, None, turn.gather.tries)
+            after = conversation.speech(menu, state, node, key, None)
+        for asked in texting.asked:
+            out(f"[the line texts the summary of '{asked}' to the caller's phone]")
+        texting.asked.clear()
+        if after.menu is not step.menu:
+            out(f"[the call goes on in {after.menu.language}]")
+        step = after
 
 
 def _next(inputs: Iterator[str], out: Callable[[str], None], at_end: str) -> str | None:
@@ -98,11 +96,12 @@ def _show_turn(menu: Menu, turn: Turn, out: Callable[[str], None]) -> None:
 def texts(menu: Menu, bodies: Iterable[str], out: Callable[[str], None]) -> None:
     """A text conversation: each body is one text from the family; the menu they were last shown
     is remembered as Twilio's conversation cookie remembers it."""
+    conversation = Conversation(PretendTexting())
     last_menu = language = None
     for body in bodies:
         out(f"FAMILY: {body}")
-        reply, language = engine.text_turn(menu, body, language, last_menu)
-        last_menu = reply.menu
+        step = conversation.text(menu, Text(body, sid="simulated", language=language, last_menu=last_menu))
+        reply, language, last_menu = step.reply, step.language, step.last_menu
         if reply.text is None:
             out("LINE: (no reply: Twilio's opt-out handling answers this word)")
             continue

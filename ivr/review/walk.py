@@ -1,18 +1,25 @@
-"""Walk every path a caller can take through the real engine, looking for silence, traps and errors."""
+"""Walk every path a caller can take through the conversation service: silence, traps, errors."""
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from ..conversation import engine
-from ..conversation.engine import Gather, Turn
-from ..menufile.yaml_strict import Problem
+from ..conversation.engine import Gather
+from ..conversation.fakes import PretendTexting
+from ..conversation.service import Call, CallStep, Conversation
 from ..model.menu import Menu
+from ..model.problem import Problem
 
 # Every key on a keypad, a key sequence that means nothing, and silence (None).
 INPUTS = tuple("0123456789*#") + ("12", None)
 START = "_start"  # the state before the first menu; menus.yaml ids cannot start with "_"
+DIALLING = "_dialling"  # the call is ringing the scheduling line
+DIAL_INPUTS = engine.DIAL_STATUSES
+# The walk's clock starts here (a Monday), and looks a week ahead for an open and a closed moment.
+REFERENCE = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -25,59 +32,82 @@ class WalkReport:
 
 
 def walk(menu: Menu) -> WalkReport:
-    """Press every key, let every prompt time out and try every transfer outcome, from every state
-    a call can reach, up to the retry limit; report silence, loops with no way out, and errors."""
+    """Press every key, let every prompt time out and try every transfer outcome and every way a
+    text can go, open and closed, from every state a call can reach, up to the retry limit, through
+    the conversation service itself; report silence, loops with no way out, and errors."""
     report = WalkReport()
     # A state is where the call is listening: (node, tries). Edges lead to states or to an end.
     edges: dict[Gather, set[Gather | str]] = {}
     start = Gather(START)
-    queue = deque([(start, lambda: engine.start_call(menu))])
+    clocks = _clocks(menu)
+    queue = deque([(start, lambda conversation, call: conversation.start(menu, call))])
     seen: set[Gather] = set()
-    reaches_operator: set[Gather] = set()
+    reaches_operator: set[Gather] = {Gather(DIALLING)}
     while queue:
         origin, step = queue.popleft()
         report.steps += 1
         try:
-            turn = step()
+            steps = _every_outcome(step, origin, clocks)
         except Exception as exc:  # an error is exactly what the walk is for
             report.problems.append(_problem(menu, origin, f"the engine failed: {exc!r}"))
             continue
-        acts = turn.dial or turn.hangup or turn.send_text or turn.switch_language
-        if not (turn.say or turn.prompt or acts):
-            report.problems.append(_problem(menu, origin, "a caller is left in silence"))
-        for target in _next_states(menu, turn):
-            edges.setdefault(origin, set()).add(target)
-            if isinstance(target, Gather) and target not in seen:
-                seen.add(target)
-                queue.extend((target, _stepper(menu, target, key)) for key in INPUTS)
-        if turn.dial == menu.operator_number:
-            reaches_operator.add(origin)
+        for done in steps:
+            turn = done.turn
+            if not (turn.say or turn.prompt or turn.notices or turn.dial or turn.hangup):
+                report.problems.append(_problem(menu, origin, "a caller is left in silence"))
+            for target in _next_states(menu, done):
+                edges.setdefault(origin, set()).add(target)
+                if isinstance(target, Gather) and target not in seen:
+                    seen.add(target)
+                    queue.extend((target, _stepper(menu, target, key)) for key in _inputs(target))
+            if turn.dial == menu.operator_number:
+                reaches_operator.add(origin)
     report.states = len(seen) + 1
     _report_traps(menu, edges, reaches_operator, report)
     return report
 
 
+def _clocks(menu: Menu) -> list:
+    """One moment the scheduling line is open and one it is closed (only those it has)."""
+    if menu.hours is None:
+        return [lambda: REFERENCE]
+    moments = [REFERENCE + timedelta(minutes=30 * i) for i in range(2 * 24 * 8)]
+    wanted = [next((m for m in moments if menu.hours.is_open(m) is state), None) for state in (True, False)]
+    return [lambda moment=moment: moment for moment in wanted if moment is not None]
+
+
+def _every_outcome(step, origin: Gather, clocks: list) -> list[CallStep]:
+    """`step` open and closed, and, where it texts, once for every way the text can turn out."""
+    steps = []
+    call = Call(sid="walk", tries=origin.tries, informed=True, attestation="A")
+    for clock in clocks:
+        texting = PretendTexting()
+        steps.append(step(Conversation(texting, clock=clock), call))
+        if texting.asked:
+            steps += [step(Conversation(PretendTexting(outcome), clock=clock), call)
+                      for outcome in engine.TEXT_OUTCOMES if outcome != texting.outcome]
+    return steps
+
+
+def _inputs(state: Gather) -> tuple:
+    return DIAL_INPUTS if state.node == DIALLING else INPUTS
+
+
 def _stepper(menu: Menu, state: Gather, key: str | None):
+    if state.node == DIALLING:
+        return lambda conversation, call: conversation.transfer_ended(menu, call, key)
     if key is None:
-        return lambda: engine.silence(menu, state.node, state.tries)
-    return lambda: engine.press(menu, state.node, key, state.tries)
+        return lambda conversation, call: conversation.silence(menu, call, state.node)
+    return lambda conversation, call: conversation.key(menu, call, state.node, key)
 
 
-def _next_states(menu: Menu, turn: Turn) -> list[Gather | str]:
-    if turn.gather is not None:
-        return [turn.gather]
-    if turn.switch_language:  # the call goes on in the other language, which is walked on its own
+def _next_states(menu: Menu, step: CallStep) -> list[Gather | str]:
+    if step.menu is not menu:  # the call goes on in the other language, which is walked on its own
         return ["end"]
-    if turn.send_text:  # every way sending the text can turn out
-        return [engine.text_result(menu, turn.send_text, outcome).gather for outcome in engine.TEXT_OUTCOMES]
-    if turn.dial:
-        targets: list[Gather | str] = []
-        for outcome in engine.DIAL_STATUSES:
-            after = engine.dial_ended(menu, outcome)
-            targets += [after.gather] if after.gather else ["end"]
-        if menu.hours is not None:  # outside the hours the transfer becomes the closed message
-            targets.append(engine.instead_of_transfer(menu, turn).gather)
-        return targets
+    if step.turn.gather is not None:
+        return [step.turn.gather]
+    if step.turn.dial:
+        return [Gather(DIALLING)]
     return ["end"]
 
 
