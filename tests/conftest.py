@@ -58,11 +58,16 @@ DATA = Path(tempfile.mkdtemp(prefix="ivr-tests-"))
 NO_API = "http://127.0.0.1:9"
 
 
+# Each test's own SQLite file (see own_database): a copy of one migrated when the run started.
+_DATABASE = [DATA / "ivr.sqlite3"]
+
+
 def environment(**overrides: str) -> dict[str, str]:
-    """The environment a deployment would have, for create_app(test_config)."""
+    """The environment a deployment would have, for create_app(test_config); the database is the
+    current test's own."""
     env = {"TWILIO_AUTH_TOKEN": TOKEN, "IVR_SECRET_KEY": SECRET_KEY, "IVR_MENUS_FILE": str(MENUS),
            "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_API_BASE_URL": NO_API,
-           "IVR_DATABASE": str(DATA / "ivr.sqlite3")}
+           "IVR_DATABASE": str(_DATABASE[0])}
     env.update(overrides)
     return env
 
@@ -111,6 +116,29 @@ def database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'line.sqlite3'}"
     else:
         yield from fresh_postgres_database()
+
+
+@pytest.fixture(scope="session")
+def _migrated_database() -> Path:
+    """An empty line database, migrated once for the whole run."""
+    from ivr.settings import read_settings
+    from ivr.storage import open_store
+
+    settings = read_settings(environment(IVR_DATABASE=str(DATA / "template.sqlite3")))
+    open_store(settings.database_url, settings.number_hash_key).close()
+    return DATA / "template.sqlite3"
+
+
+@pytest.fixture(autouse=True)
+def own_database(_migrated_database, tmp_path_factory):
+    """Every test gets its own database: a copy of the migrated template, in a folder of its own."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("db", numbered=True)
+    _DATABASE[0] = folder / "ivr.sqlite3"
+    shutil.copyfile(_migrated_database, _DATABASE[0])
+    yield _DATABASE[0]
+    _DATABASE[0] = DATA / "ivr.sqlite3"
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from ivr.review.script import SIGN_OFF, menu_order, render_script, script_sectio
 
 FIXTURE = english_only(MENUS.read_text())  # these tests reshape the menu; Spanish would need the same
 MENU = load_menus(MENUS)
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ORDER = ["main", "oral_baclofen", "baclofen_pump", "rhizotomy", "other_treatments", "injections",
          "casting", "medication_change", "scheduling"]
 
