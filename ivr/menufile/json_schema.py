@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from ..model.menu import NODE_ID, OPTION_KEY
 from . import schema
-from .build import NODE_ID, OPTION_KEY
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "menus.schema.json"
