@@ -173,6 +173,6 @@ def _put(mapping: Map, key, value) -> None:
 
 
 def _located_like(text: str, where) -> Str:
-    located = Str(text)
-    located.line, located.col = located(where)
-    return located
+    copy = Str(text)
+    copy.line, copy.col = located(where)
+    return copy

@@ -8,7 +8,7 @@ from .yaml_strict import Bool, Map, Null, Problem, Seq
 
 
 def located(value, fallback=None) -> tuple[int, int]:
-    """The line and column `value` (or else `fallback`) was written at; the top of the file if neither knows."""
+    """The line and column `value` (or else `fallback`) was written at; the top of the file if neither."""
     for candidate in (value, fallback):
         if hasattr(candidate, "line"):
             return candidate.line, candidate.col
