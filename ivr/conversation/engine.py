@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from ..model import gsm, reserved
 from ..model.emergency import EXACT, PLURALS, TYPOS, language_words
@@ -559,9 +558,13 @@ def text_failed(menu: Menu) -> Reply:
                   + written(menu, menu.phrases["sms_menu_emergency"]), None)
 
 
-@lru_cache(maxsize=1024)
 def node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
-    """The text for reaching `node_id`: a menu listing, or a summary with the footer."""
+    """The text for reaching `node_id`: a menu listing, or a summary with the footer (worked out
+    once per loaded menu)."""
+    return menu.remembered(("node_reply", node_id, current), lambda: _node_reply(menu, node_id, current))
+
+
+def _node_reply(menu: Menu, node_id: str, current: str | None) -> Reply:
     node = menu.nodes[node_id]
     if node.type == "menu":
         return _menu_reply(menu, node_id)
@@ -580,9 +583,9 @@ def sms_segment_budget(menu: Menu) -> int:
     return TRANSLATION_SMS_MAX_SEGMENTS if menu.is_translation else SMS_MAX_SEGMENTS
 
 
-@lru_cache(maxsize=1024)
 def _menu_reply(menu: Menu, node_id: str, not_understood: bool = False) -> Reply:
-    return _reply(_menu_text(menu, node_id, not_understood), node_id)
+    return menu.remembered(("menu_reply", node_id, not_understood),
+                           lambda: _reply(_menu_text(menu, node_id, not_understood), node_id))
 
 
 def _menu_text(menu: Menu, node_id: str, not_understood: bool = False) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 
 from .matching import edit_distance, normalise, typo_allowance
 
@@ -93,7 +92,6 @@ def language_words(text: str, language: str) -> int:
     return sum(word in common for word in words_of(text))
 
 
-@lru_cache(maxsize=65536)
 def same_word(word: str, wanted: str, leeway: int = TYPOS) -> bool:
     """Whether `word` in a message stands for `wanted`: equal (EXACT), also its plural (PLURALS), or
     also a small slip of it (TYPOS)."""

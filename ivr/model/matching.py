@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 
 
-@lru_cache(maxsize=4096)
 def normalise(text: str) -> str:
     """Lower-case words without accents, punctuation or extra spaces: " Baclofén!! " -> "baclofen"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import lru_cache
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -69,8 +68,11 @@ def _say(parent, text: str, menu: Menu) -> None:
             say.sub(piece, alias=spelled.alias)
 
 
-@lru_cache(maxsize=8)
 def _lexicon(menu: Menu) -> re.Pattern | None:
+    return menu.remembered("lexicon", lambda: _words_spelled_out(menu))
+
+
+def _words_spelled_out(menu: Menu) -> re.Pattern | None:
     if not menu.pronunciations:
         return None
     words = sorted(menu.pronunciations, key=len, reverse=True)

@@ -79,3 +79,12 @@ def test_stepping_a_call_loads_no_framework():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_no_cache_outlives_its_menu():
+    # Caches hang off a loaded Menu (Menu.remembered), so a reload drops them and nothing a family
+    # wrote or said can become a key of a process-wide cache.
+    found = [f"{path.relative_to(PACKAGE.parent)}:{line}: {name}"
+             for path in sorted(PACKAGE.rglob("*.py")) for line, name in imports_of(path)
+             if name in ("functools.lru_cache", "functools.cache")]
+    assert found == [], "\n".join(found)
