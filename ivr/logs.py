@@ -51,7 +51,10 @@ def printable(value: object, limit: int = 80) -> str:
     """`value` (a path, a header, a form field) made safe to put in a log line: control
     characters such as CR and LF escaped, so a request cannot start a forged line of its own, and
     cut to about `limit` characters."""
-    text, pieces, length = str(value), [], 0
+    text = str(value)
+    if len(text) <= limit and text.isprintable() and "\\" not in text:
+        return text  # nearly every value (a SID, a path): nothing to escape, and short
+    pieces, length = [], 0
     for character in text:
         piece = _ESCAPES.get(character) or (character if character.isprintable()
                                             else character.encode("unicode_escape").decode("ascii"))

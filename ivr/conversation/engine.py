@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from ..model import gsm, reserved
-from ..model.emergency import EXACT, PLURALS, TYPOS, language_words
+from ..model.emergency import EXACT, PLURALS, TYPOS, language_words, words_of
 from ..model.hours import describe_week
 from ..model.matching import KeywordMatcher, normalise
 from ..model.menu import Menu, Node
@@ -346,8 +346,9 @@ def emergency_language(menu: Menu, words: str) -> Menu | None:
     is Spanish, not a slip of "emergency"); between languages that both have it ("convulsion"), the
     one more of the other words belong to; then the call's or conversation's own language."""
     languages = (menu, *menu.other_languages)
+    message = words_of(words)  # split once, for every language and leeway
     for leeway in (EXACT, PLURALS, TYPOS):
-        found = [m for m in languages if m.emergency_phrases.found(words, leeway) is not None]
+        found = [m for m in languages if m.emergency_phrases.found(message, leeway) is not None]
         if found:
             return max(found, key=lambda m: language_words(words, m.language))  # first of equals
     return None

@@ -123,10 +123,12 @@ class EmergencyPhrases:
     def __len__(self) -> int:
         return len(self.phrases)
 
-    def found(self, text: str, leeway: int = TYPOS) -> str | None:
-        """The first phrase (as its words) that `text` contains, its words differing by at most
-        `leeway` (EXACT, PLURALS or TYPOS), or None."""
-        words = words_of(text)
+    def found(self, text: str | tuple[str, ...], leeway: int = TYPOS) -> str | None:
+        """The first phrase (as its words) that `text` (or its words_of, worked out already)
+        contains, its words differing by at most `leeway` (EXACT, PLURALS or TYPOS), or None."""
+        words = words_of(text) if isinstance(text, str) else text
+        if not words:
+            return None
         # Which phrase words each word of the message stands for, worked out once per message.
         meant = {word: {w for w in self._by_initial.get(word[0], ()) if same_word(word, w, leeway)}
                  for word in set(words)}

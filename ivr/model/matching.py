@@ -6,14 +6,18 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+_WORD = re.compile(r"[a-z0-9]+")
+
 
 def normalise(text: str) -> str:
     """Lower-case words without accents, punctuation or extra spaces: " Baclofén!! " -> "baclofen"."""
+    if text.isascii():  # most texts: no accents or invisible characters to take out
+        return " ".join(_WORD.findall(text.lower()))
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     # Drop accents and invisible format characters (a zero-width space pasted inside "p\u200bump").
     plain = "".join(ch for ch in decomposed
                     if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf")
-    return " ".join(re.findall(r"[a-z0-9]+", plain))
+    return " ".join(_WORD.findall(plain))
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:

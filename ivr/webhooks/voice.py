@@ -51,23 +51,26 @@ def _answer(step: CallStep, call: Call, how: str = "", node: str = "") -> Respon
 
 def _call() -> Call:
     """The call as this request gives it: the state in the URL, the numbers in the form."""
-    form = request.form
-    language = request.args.get("lang")
-    return Call(sid=_sid(), language=language if isinstance(language, str) else None, tries=_tries(),
-                informed=request.args.get(INFORMED) == "1", attestation=_attestation(),
-                caller=form.get("From", ""), clinic=form.get("To", ""))
+    form, args = request.form, request.args
+    language = args.get("lang")
+    tries = args.get("tries", default=0, type=int)
+    return Call(sid=printable(form.get("CallSid", "-"), 40),
+                language=language if isinstance(language, str) else None,
+                tries=min(max(tries, 0), MAX_TRIES), informed=args.get(INFORMED) == "1",
+                attestation=_attestation(form, args), caller=form.get("From", ""),
+                clinic=form.get("To", ""))
 
 
 def _conversation():
     return current_line().conversation
 
 
-def _attestation() -> str:
+def _attestation(form, args) -> str:
     """The caller ID's attestation level (A, B, C; "" for none): StirVerstat when this request has
     it, else what the call's first request had, kept in the URL (only Twilio requests our URLs)."""
-    if "StirVerstat" in request.form:
-        return ATTESTED.get(request.form["StirVerstat"].strip(), "")
-    kept = request.args.get(ATTESTATION, "")
+    if "StirVerstat" in form:
+        return ATTESTED.get(form["StirVerstat"].strip(), "")
+    kept = args.get(ATTESTATION, "")
     return kept if kept in ATTESTED.values() else ""
 
 
@@ -80,10 +83,6 @@ def _caller_id() -> str | None:
     return called if is_callable_caller_id(called) else None
 
 
-def _tries() -> int:
-    return min(max(request.args.get("tries", default=0, type=int), 0), MAX_TRIES)
-
-
 def _sid() -> str:
     return printable(request.form.get("CallSid", "-"), 40)
 
@@ -91,8 +90,8 @@ def _sid() -> str:
 @bp.post("")
 def incoming() -> Response:
     """A call comes in: greeting, emergency notice, main menu."""
-    log.debug("call %s started", _sid())
     call = _call()
+    log.debug("call %s started", call.sid)
     return _answer(_conversation().start(current_line().menu, call), call)
 
 
