@@ -93,6 +93,13 @@ SETTINGS = (
             "sharing IVR_DATABASE (each waits 1.5 s at most). A caller who presses meanwhile is told "
             "to text the summary's word instead. Keep it below WEB_CONCURRENCY, so a slow Twilio "
             "never holds every worker."),
+    Setting("IVR_CONSOLE", "0",
+            "1 turns on the staff console at /console (sign-in, accounts, audit log), in the same app "
+            "and database as the line; off, the line has no staff pages at all."),
+    Setting("IVR_CONSOLE_IDLE_MINUTES", "30",
+            "How long a console session may sit unused before the staff member must sign in again."),
+    Setting("IVR_CONSOLE_SESSION_HOURS", "12",
+            "The longest a console session lasts from sign-in, used or not."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -101,6 +108,7 @@ _TRUE = {"1", "true", "yes", "on"}
 COOKIE_KEY_LABEL = b"ivr sms session cookie"
 NUMBER_HASH_KEY_LABEL = b"ivr store phone number hash"
 EVENT_HASH_KEY_LABEL = b"ivr usage event sid hash"
+CONSOLE_KEY_LABEL = b"ivr staff console session cookie"
 # Only with IVR_SKIP_SIGNATURE_CHECK and no IVR_SECRET_KEY: public, so never fit for a real line.
 DEVELOPMENT_KEY = "ivr local development only: not a secret"
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
@@ -132,6 +140,10 @@ class Settings:
     line_texts_at_once: int = 1
     database_url: str = ""  # the SQLAlchemy URL of the store: DATABASE_URL, or the file IVR_DATABASE
     event_hash_key: bytes = b""  # keys the call and text SID hashes of the usage events
+    console: bool = False  # IVR_CONSOLE: the staff console at /console
+    console_key: bytes = b""  # signs the console's cookie and CSRF tokens, never the texting cookie
+    console_idle_minutes: int = 30
+    console_session_hours: int = 12
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -208,6 +220,10 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         line_texts_at_once=int(_number(values, "IVR_LINE_TEXTS_AT_ONCE", int, 0, 100)),
         database_url=url,
         event_hash_key=derive_key(secret, EVENT_HASH_KEY_LABEL),
+        console=values["IVR_CONSOLE"].lower() in _TRUE,
+        console_key=derive_key(secret, CONSOLE_KEY_LABEL),
+        console_idle_minutes=int(_number(values, "IVR_CONSOLE_IDLE_MINUTES", int, 1, 24 * 60)),
+        console_session_hours=int(_number(values, "IVR_CONSOLE_SESSION_HOURS", int, 1, 24 * 30)),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, Table, Text
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, Table, Text, false
 
 metadata = MetaData()
 
@@ -47,3 +47,35 @@ events = Table("events", metadata,
                # Covering indexes for `ivr usage`: its GROUP BY, and each call's events in order.
                Index("events_for_report", "day", "kind", "node", "language", "outcome", "value"),
                Index("events_by_call", "kind", "subject", "at", "node", "day"))
+
+# Staff console accounts (ivr users, /console/accounts). username is kept lower-case: names are
+# case-insensitive. password_hash is argon2id; failed_count and locked_until are the lock-out.
+users = Table("users", metadata,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("username", Text, nullable=False, unique=True),
+              Column("role", Text, nullable=False),
+              Column("password_hash", Text, nullable=False),
+              Column("disabled", Boolean, nullable=False, server_default=false()),
+              Column("failed_count", Integer, nullable=False, server_default="0"),
+              Column("locked_until", Float),
+              Column("created", Float, nullable=False),
+              Column("password_changed", Float, nullable=False))
+
+# Console sessions: a SHA-256 of the random id the cookie holds (never the id itself).
+console_sessions = Table("console_sessions", metadata,
+                         Column("id_hash", Text, primary_key=True),
+                         Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+                         Column("created", Float, nullable=False),
+                         Column("last_seen", Float, nullable=False),
+                         Column("revoked", Boolean, nullable=False, server_default=false()),
+                         Index("console_sessions_by_user", "user_id"))
+
+# The console's audit log: who (a username) did what, to what; never a phone number or a message.
+audit = Table("audit", metadata,
+              Column("id", Integer, primary_key=True, autoincrement=True),
+              Column("at", Float, nullable=False),
+              Column("actor", Text, nullable=False),
+              Column("action", Text, nullable=False),
+              Column("subject", Text, nullable=False, server_default=""),
+              Column("detail", Text, nullable=False, server_default=""),
+              Index("audit_by_time", "at"))
