@@ -172,7 +172,8 @@ def create_app(test_config: dict[str, str] | None = None) -> Flask:
                                  _sender(settings, live_menu.menu, log))
     from .usage import EXTENSION, Recorder
 
-    app.extensions[EXTENSION] = Recorder(app.extensions["ivr"].store, settings.event_hash_key)
+    app.extensions[EXTENSION] = Recorder(app.extensions["ivr"].store, settings.event_hash_key,
+                                         retention_days=settings.events_retention_days)
 
     from . import health, sms, voice
 
