@@ -95,14 +95,12 @@ def _raw(connection: Connection, where: str, params: dict, scoped: bool = True) 
     else:  # SQLite: the bare columns of a MAX() row come from that row
         last = (f"SELECT subject, node, day, MAX(at) FROM events WHERE kind = 'node_entered'{calls} "
                 f"GROUP BY subject")
-    if scoped:  # a few calls: look each one's transfer up in the index
-        ends = text(f"SELECT l.day, l.node, COUNT(*) FROM ({last}) l WHERE NOT EXISTS (SELECT 1 FROM events "
-                    f"t WHERE t.kind = 'transfer' AND t.subject = l.subject) AND {where.format(day='l.day')} "
-                    f"GROUP BY l.day, l.node")
-    else:
-        ends = text(f"SELECT l.day, l.node, COUNT(*) FROM ({last}) l LEFT JOIN (SELECT DISTINCT subject "
-                    f"FROM events WHERE kind = 'transfer') t ON t.subject = l.subject "
-                    f"WHERE t.subject IS NULL GROUP BY l.day, l.node")
+    # NOT EXISTS, not a join on the distinct transferred calls: both planners seek each call's transfer
+    # in events_by_call (SQLite stops building its automatic index for the join once it has the
+    # statistics of the partial index events_unrolled), or turn it into an anti-join.
+    ends = text(f"SELECT l.day, l.node, COUNT(*) FROM ({last}) l WHERE NOT EXISTS (SELECT 1 FROM events t "
+                f"WHERE t.kind = 'transfer' AND t.subject = l.subject) AND {where.format(day='l.day')} "
+                f"GROUP BY l.day, l.node")
     for day, node, count in _execute(connection, ends, params):
         ended = days.setdefault(day, _empty())["ended_at"]
         ended[node] = ended.get(node, 0) + count
