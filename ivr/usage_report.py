@@ -146,7 +146,9 @@ def raw_usage(connection: Connection, since: str | None = None, until: str | Non
 def raw_days(connection: Connection) -> set[str]:
     """The days whose totals cannot be read from usage_days now: those with events not rolled up yet,
     and those holding a node entered by a call with such an event (its drop-off may move)."""
-    moved = ("SELECT subject FROM events WHERE rolled IS NULL AND kind IN ('node_entered', 'transfer')")
+    # Every call with an event not rolled up, whatever its kind: then only the partial index
+    # events_unrolled (a day or so of events) answers, and each call is one seek in events_by_call.
+    moved = "SELECT subject FROM events WHERE rolled IS NULL"
     statement = text(f"SELECT DISTINCT day FROM events WHERE rolled IS NULL UNION SELECT DISTINCT day FROM "
                      f"events WHERE kind = 'node_entered' AND subject IN ({moved})")
     return {day for (day,) in connection.execute(statement)}
