@@ -213,10 +213,13 @@ def _usage(args) -> int:
             return _rollup(url, events_retention_days(os.environ))
         engine = make_engine(url)
         try:
-            with engine.connect() as connection, connection.begin():
-                if engine.dialect.name == "postgresql":  # a report may take longer than a webhook's statement
-                    connection.execute(text("SET LOCAL statement_timeout = 0"))
-                report = usage_report.usage(connection, args.since, args.until)
+            with engine.connect() as connection:
+                if engine.dialect.name == "postgresql":  # one snapshot, whatever a roll-up commits meanwhile
+                    connection.execution_options(isolation_level="REPEATABLE READ")
+                with connection.begin():
+                    if engine.dialect.name == "postgresql":  # longer than a webhook's statement
+                        connection.execute(text("SET LOCAL statement_timeout = 0"))
+                    report = usage_report.usage(connection, args.since, args.until)
         finally:
             engine.dispose()
     except (DatabaseUrlError, StartupError) as exc:

@@ -89,7 +89,14 @@ def _raw(connection: Connection, where: str, params: dict, scoped: bool = True) 
     calls = (f" AND subject IN (SELECT subject FROM events WHERE kind = 'node_entered' AND "
              f"{where.format(day='day')})"
              if scoped else "")
-    if connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql" and scoped:
+        # LATERAL: one backward seek per call in events_by_call, never a hash join over every call
+        # (which the planner picks when its statistics say many events are not rolled up).
+        last = (f"SELECT s.subject, l.node, l.day FROM (SELECT DISTINCT subject FROM events WHERE "
+                f"kind = 'node_entered' AND {where.format(day='day')}) s CROSS JOIN LATERAL (SELECT node, "
+                f"day FROM events e WHERE e.kind = 'node_entered' AND e.subject = s.subject "
+                f"ORDER BY e.at DESC LIMIT 1) l")
+    elif connection.dialect.name == "postgresql":
         last = (f"SELECT DISTINCT ON (subject) subject, node, day FROM events "
                 f"WHERE kind = 'node_entered'{calls} ORDER BY subject DESC, at DESC")
     else:  # SQLite: the bare columns of a MAX() row come from that row
@@ -148,9 +155,13 @@ def raw_days(connection: Connection) -> set[str]:
     and those holding a node entered by a call with such an event (its drop-off may move)."""
     # Every call with an event not rolled up, whatever its kind: then only the partial index
     # events_unrolled (a day or so of events) answers, and each call is one seek in events_by_call.
-    moved = "SELECT subject FROM events WHERE rolled IS NULL"
-    statement = text(f"SELECT DISTINCT day FROM events WHERE rolled IS NULL UNION SELECT DISTINCT day FROM "
-                     f"events WHERE kind = 'node_entered' AND subject IN ({moved})")
+    moved = "SELECT DISTINCT subject FROM events WHERE rolled IS NULL"
+    if connection.dialect.name == "postgresql":  # LATERAL: as in _raw, a seek per call
+        linked = (f"SELECT DISTINCT e.day FROM ({moved}) m CROSS JOIN LATERAL (SELECT day FROM events e "
+                  f"WHERE e.kind = 'node_entered' AND e.subject = m.subject) e")
+    else:
+        linked = f"SELECT DISTINCT day FROM events WHERE kind = 'node_entered' AND subject IN ({moved})"
+    statement = text(f"SELECT DISTINCT day FROM events WHERE rolled IS NULL UNION {linked}")
     return {day for (day,) in connection.execute(statement)}
 
 
@@ -158,13 +169,16 @@ def usage(connection: Connection, since: str | None = None, until: str | None = 
     """The report for the days since..until (YYYY-MM-DD, UTC, both included; None: no bound).
 
     Days rolled up (usage_days) are read from their totals; the others from their raw events. The
-    numbers are those of raw_usage() whichever way a day is read."""
+    numbers are those of raw_usage() whichever way a day is read. On PostgreSQL, a REPEATABLE READ
+    transaction reads one snapshot; under READ COMMITTED the days to read raw are decided first, so a
+    roll-up that commits meanwhile cannot make a day go missing."""
     bounds = {"since": since, "until": until}
-    stored = connection.execute(text(f"SELECT day, part, raw_kept FROM usage_days WHERE "
-                                     f"{_period(since, until).format(day='day')}"), bounds).all()
-    if not stored:  # nothing rolled up in the period (a new line): one pass over the raw events
-        return raw_usage(connection, since, until)
+    period = _period(since, until).format(day="day")
+    if connection.execute(text(f"SELECT 1 FROM usage_days WHERE {period} LIMIT 1"), bounds).first() is None:
+        return raw_usage(connection, since, until)  # nothing rolled up in the period: one pass over raw
     fresh = raw_days(connection)
+    stored = connection.execute(text(f"SELECT day, part, raw_kept FROM usage_days WHERE {period}"),
+                                bounds).all()
     days: dict[str, dict] = {}
     for day, part, raw_kept in stored:
         # A day in `fresh` is read raw; one whose raw events are gone (retention) keeps its totals and
@@ -185,6 +199,8 @@ def usage(connection: Connection, since: str | None = None, until: str | None = 
 GRACE_SECONDS = 2 * 3600
 # PostgreSQL session advisory lock: one roll-up at a time across every worker and machine.
 ROLLUP_LOCK = 0x1C0_5A6E
+# Days rolled up in one run from which the partial index of events not rolled up is rebuilt.
+REINDEX_AFTER_DAYS = 7
 
 
 def _day(at: float) -> str:
@@ -219,14 +235,18 @@ def maintain(engine: Engine, retention_days: int, now: float | None = None, wait
                 # Off the request path: a first roll-up of a long backlog may take longer than a
                 # webhook's statement (RESET below restores the connection's own timeout).
                 connection.execute(text("SET statement_timeout = 0"))
-                if wait:
-                    connection.execute(text("SET LOCAL lock_timeout = 0"))
-                    connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ROLLUP_LOCK})
-                elif not connection.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                            {"k": ROLLUP_LOCK}).scalar():
-                    connection.execute(text("RESET statement_timeout"))
-                    done["busy"] = True
-                    return done
+            while True:
+                # Polled, not waited for in a statement: a transaction left open while waiting would
+                # hold up the REINDEX CONCURRENTLY of the run it waits for, which waits for it.
+                with connection.begin():
+                    locked = text("SELECT pg_try_advisory_lock(:k)")
+                    if connection.execute(locked, {"k": ROLLUP_LOCK}).scalar():
+                        break
+                    if not wait:
+                        connection.execute(text("RESET statement_timeout"))
+                        done["busy"] = True
+                        return done
+                time.sleep(0.2)
             connection.execution_options(isolation_level="REPEATABLE READ")
         try:
             closed = closed_before(now)
@@ -236,6 +256,13 @@ def maintain(engine: Engine, retention_days: int, now: float | None = None, wait
                 with _begin(connection, write=True):
                     _roll_day(connection, day, now)
                 done["rolled"].append(day)
+            if postgres and len(due) >= REINDEX_AFTER_DAYS:
+                # A backlog (a database upgraded with its events) leaves events_unrolled with many
+                # empty pages, and the planner then scans the whole table instead: rebuild it small.
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                connection.execute(text("REINDEX INDEX CONCURRENTLY events_unrolled"))
+                connection.commit()  # ends SQLAlchemy's own autobegun "transaction"
+                connection.execution_options(isolation_level="REPEATABLE READ")
             expired = expired_before(now, retention_days)
             with _begin(connection, write=False):
                 fresh = raw_days(connection)

@@ -16,7 +16,7 @@ from ivr.cli import main
 from ivr.settings import StartupError, events_retention_days, read_settings
 from ivr.storage.sql import make_engine, upgrade
 from ivr.storage.tables import events
-from ivr.usage_report import GRACE_SECONDS, maintain, raw_days, raw_usage, usage
+from ivr.usage_report import GRACE_SECONDS, ROLLUP_LOCK, maintain, raw_days, raw_usage, usage
 
 DAY = 86400
 # 2026-03-01 00:00 UTC
@@ -255,10 +255,10 @@ def test_a_worker_skips_the_rollup_while_another_machine_runs_it(database_url):
     engine = make_engine(database_url)
     try:
         with engine.connect() as holder:
-            holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": 0x1C0_5A6E})
+            holder.execute(text("SELECT pg_advisory_lock(:k)"), {"k": ROLLUP_LOCK})
             holder.commit()
             assert maintain(engine, 400, now=START + 5 * DAY, wait=False)["busy"] is True
-            holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": 0x1C0_5A6E})
+            holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ROLLUP_LOCK})
             holder.commit()
         done = maintain(engine, 400, now=START + 5 * DAY, wait=False)
         assert done["rolled"] == ["2026-03-01", "2026-03-02", "2026-03-03"] and not done["busy"]
