@@ -84,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
 
     usage = command("usage", _usage, "How the line is used: calls, texts, topics, transfers and where "
                                      "calls ended, for a period and per day (UTC), from the usage events.")
+    usage.add_argument("action", nargs="?", choices=("rollup",),
+                       help="rollup: add every closed day to the daily totals, then delete raw events "
+                            "older than IVR_EVENTS_RETENTION_DAYS (the line does it hourly too)")
     usage.add_argument("--since", type=_date, help="first day, YYYY-MM-DD (UTC)")
     usage.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (UTC), included")
     usage.add_argument("--format", choices=("table", "json", "csv"), default="table")
@@ -200,7 +203,7 @@ def _usage(args) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from . import usage_report
-    from .settings import SETTINGS
+    from .settings import SETTINGS, StartupError, events_retention_days
     from .storage import DatabaseUrlError, database_url
     from .storage.sql import describe, make_engine
 
@@ -208,15 +211,20 @@ def _usage(args) -> int:
     try:
         url = database_url(os.environ.get("DATABASE_URL", ""),
                            os.environ.get("IVR_DATABASE", "").strip() or default_file)
+        if args.action == "rollup":
+            return _rollup(url, events_retention_days(os.environ))
         engine = make_engine(url)
         try:
-            with engine.connect() as connection, connection.begin():
-                if engine.dialect.name == "postgresql":  # a report may take longer than a webhook's statement
-                    connection.execute(text("SET LOCAL statement_timeout = 0"))
-                report = usage_report.usage(connection, args.since, args.until)
+            with engine.connect() as connection:
+                if engine.dialect.name == "postgresql":  # one snapshot, whatever a roll-up commits meanwhile
+                    connection.execution_options(isolation_level="REPEATABLE READ")
+                with connection.begin():
+                    if engine.dialect.name == "postgresql":  # longer than a webhook's statement
+                        connection.execute(text("SET LOCAL statement_timeout = 0"))
+                    report = usage_report.usage(connection, args.since, args.until)
         finally:
             engine.dispose()
-    except DatabaseUrlError as exc:
+    except (DatabaseUrlError, StartupError) as exc:
         print(f"ivr usage: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
@@ -225,4 +233,26 @@ def _usage(args) -> int:
         return 1
     render = {"json": usage_report.as_json, "csv": usage_report.as_csv, "table": usage_report.as_table}
     print(render[args.format](report), end="")
+    return 0
+
+
+def _rollup(url: str, retention_days: int) -> int:
+    import time
+
+    from .storage.sql import describe, make_engine
+    from .usage_report import closed_before, expired_before, maintain
+
+    engine = make_engine(url)
+    try:
+        done = maintain(engine, retention_days)  # waits for a worker's run to finish, never runs twice
+    finally:
+        engine.dispose()
+    rolled = done["rolled"]
+    print(f"{describe(url)}: " + (f"rolled up {len(rolled)} day(s), {rolled[0]} to {rolled[-1]}"
+                                  if rolled else "no closed day to roll up")
+          + f" (days before {closed_before(time.time())} are closed)")
+    expired = done["expired"]
+    print(f"deleted {done['deleted']} raw event(s) of {len(expired)} day(s) before "
+          f"{expired_before(time.time(), retention_days)} (IVR_EVENTS_RETENTION_DAYS={retention_days}); "
+          "their daily totals are kept")
     return 0

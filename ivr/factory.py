@@ -176,7 +176,8 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
     sender = _sender(settings, live_menu.menu, log)
     from .usage import EXTENSION, Recorder
 
-    recorder = app.extensions[EXTENSION] = Recorder(store, settings.event_hash_key)
+    recorder = app.extensions[EXTENSION] = Recorder(store, settings.event_hash_key,
+                                                    retention_days=settings.events_retention_days)
     limits = TextLimits(settings.texts_per_hour, settings.texts_per_day, settings.line_texts_per_hour,
                         settings.line_texts_per_day, settings.line_texts_at_once,
                         settings.text_requires_attestation)

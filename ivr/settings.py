@@ -93,6 +93,10 @@ SETTINGS = (
             "sharing IVR_DATABASE (each waits 1.5 s at most). A caller who presses meanwhile is told "
             "to text the summary's word instead. Keep it below WEB_CONCURRENCY, so a slow Twilio "
             "never holds every worker."),
+    Setting("IVR_EVENTS_RETENTION_DAYS", "400",
+            "How many days raw usage events are kept (a whole number, at least 1). Older ones are "
+            "deleted once their day is in the daily totals (`ivr usage rollup`, and each worker "
+            "hourly), which are kept for good."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -132,6 +136,7 @@ class Settings:
     line_texts_at_once: int = 1
     database_url: str = ""  # the SQLAlchemy URL of the store: DATABASE_URL, or the file IVR_DATABASE
     event_hash_key: bytes = b""  # keys the call and text SID hashes of the usage events
+    events_retention_days: int = 400
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -208,7 +213,15 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         line_texts_at_once=int(_number(values, "IVR_LINE_TEXTS_AT_ONCE", int, 0, 100)),
         database_url=url,
         event_hash_key=derive_key(secret, EVENT_HASH_KEY_LABEL),
+        events_retention_days=events_retention_days(environ),
     )
+
+
+def events_retention_days(environ: Mapping[str, str]) -> int:
+    """IVR_EVENTS_RETENTION_DAYS as a whole number of days from 1 (`ivr usage rollup` needs only this)."""
+    name = "IVR_EVENTS_RETENTION_DAYS"
+    value = (environ.get(name) or next(s.default for s in SETTINGS if s.name == name)).strip()
+    return int(_number({name: value}, name, int, 1, 36500))
 
 
 ATTESTATION_LEVELS = ("A", "B", "C", "none")
