@@ -1,4 +1,5 @@
-"""The `ivr` command for staff: check, simulate, script, diff, diagram and schema of menus.yaml."""
+"""The `ivr` command for staff: check, simulate, script, diff, diagram and schema of menus.yaml, the
+database, usage and console accounts."""
 
 from __future__ import annotations
 
@@ -84,10 +85,112 @@ def _parser() -> argparse.ArgumentParser:
 
     usage = command("usage", _usage, "How the line is used: calls, texts, topics, transfers and where "
                                      "calls ended, for a period and per day (UTC), from the usage events.")
+    usage.add_argument("action", nargs="?", choices=("rollup",),
+                       help="rollup: add every closed day to the daily totals, then delete raw events "
+                            "older than IVR_EVENTS_RETENTION_DAYS (the line does it hourly too)")
     usage.add_argument("--since", type=_date, help="first day, YYYY-MM-DD (UTC)")
     usage.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (UTC), included")
     usage.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    users = command("users", _users, "Staff console accounts, in the line's database (see \"Staff "
+                                     "console\" in the README).")
+    actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add an account (the password is asked for, or read from stdin)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("viewer", "editor", "clinician", "admin"))
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    actions.add_parser("list", help="every account, its role and whether it is disabled or locked")
+    disable = actions.add_parser("disable", help="disable an account; its sessions end at once")
+    disable.add_argument("username")
+    reset = actions.add_parser("reset-password", help="a new password; the account's sessions end")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     return parser
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or asked for twice without echo."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("The same password again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def _users(args) -> int:
+    # Imported here: the menu commands never need SQLAlchemy or argon2.
+    import time
+
+    from .settings import SETTINGS
+    from .storage import DatabaseUrlError, StoreError, database_url
+    from .storage.accounts import AccountError, normal_username, open_accounts
+
+    name = f"ivr users {args.action}"
+    try:
+        from .console import passwords
+        from .console.views import username_problem
+    except ImportError as exc:
+        print(f"{name}: the console's packages are not installed ({exc.name}): "
+              "pip install -e '.[console]'", file=sys.stderr)
+        return 1
+    default_file = next(s.default for s in SETTINGS if s.name == "IVR_DATABASE")
+    try:
+        url = database_url(os.environ.get("DATABASE_URL", ""),
+                           os.environ.get("IVR_DATABASE", "").strip() or default_file)
+        accounts, close = open_accounts(url)
+    except (DatabaseUrlError, StoreError) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
+    now = time.time()
+    try:
+        if args.action == "list":
+            found = accounts.list_users()
+            if not found:
+                print("no accounts yet: add one with `ivr users add USERNAME --role admin`")
+            for user in found:
+                state = ("disabled" if user.disabled else
+                         "locked" if user.locked_until and user.locked_until > now else "active")
+                print(f"{user.username}\t{user.role}\t{state}")
+            return 0
+        username = normal_username(args.username)
+        if args.action == "add":
+            problem = username_problem(username)
+            if problem:
+                raise AccountError(problem)
+            if accounts.find_user(username):
+                raise AccountError(f"there is already an account named {username!r}")
+        user = None if args.action == "add" else accounts.find_user(username)
+        if args.action != "add" and user is None:
+            raise AccountError(f"there is no account named {username!r} (see `ivr users list`)")
+        if args.action == "disable":
+            accounts.set_disabled(user.id, True)
+            accounts.log(now, "(ivr users)", "account disabled", username)
+            print(f"{username} is disabled; its sessions have ended")
+            return 0
+        password = _read_password(args.password_stdin)
+        problem = passwords.password_problem(password)
+        if problem:
+            raise AccountError(problem)
+        if args.action == "add":
+            accounts.add_user(username, args.role, passwords.hash_password(password), now)
+            accounts.log(now, "(ivr users)", "account added", username, f"role {args.role}")
+            print(f"{username} added, role {args.role}")
+        else:
+            accounts.set_password(user.id, passwords.hash_password(password), now)
+            accounts.log(now, "(ivr users)", "password reset", username)
+            print(f"the password of {username} is changed; its sessions have ended")
+        return 0
+    except (AccountError, ValueError, StoreError) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        print(f"{name}: no password given", file=sys.stderr)
+        return 1
+    finally:
+        close()
 
 
 def _date(value: str) -> str:
@@ -200,7 +303,7 @@ def _usage(args) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from . import usage_report
-    from .settings import SETTINGS
+    from .settings import SETTINGS, StartupError, events_retention_days
     from .storage import DatabaseUrlError, database_url
     from .storage.sql import describe, make_engine
 
@@ -208,15 +311,20 @@ def _usage(args) -> int:
     try:
         url = database_url(os.environ.get("DATABASE_URL", ""),
                            os.environ.get("IVR_DATABASE", "").strip() or default_file)
+        if args.action == "rollup":
+            return _rollup(url, events_retention_days(os.environ))
         engine = make_engine(url)
         try:
-            with engine.connect() as connection, connection.begin():
-                if engine.dialect.name == "postgresql":  # a report may take longer than a webhook's statement
-                    connection.execute(text("SET LOCAL statement_timeout = 0"))
-                report = usage_report.usage(connection, args.since, args.until)
+            with engine.connect() as connection:
+                if engine.dialect.name == "postgresql":  # one snapshot, whatever a roll-up commits meanwhile
+                    connection.execution_options(isolation_level="REPEATABLE READ")
+                with connection.begin():
+                    if engine.dialect.name == "postgresql":  # longer than a webhook's statement
+                        connection.execute(text("SET LOCAL statement_timeout = 0"))
+                    report = usage_report.usage(connection, args.since, args.until)
         finally:
             engine.dispose()
-    except DatabaseUrlError as exc:
+    except (DatabaseUrlError, StartupError) as exc:
         print(f"ivr usage: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
@@ -225,4 +333,26 @@ def _usage(args) -> int:
         return 1
     render = {"json": usage_report.as_json, "csv": usage_report.as_csv, "table": usage_report.as_table}
     print(render[args.format](report), end="")
+    return 0
+
+
+def _rollup(url: str, retention_days: int) -> int:
+    import time
+
+    from .storage.sql import describe, make_engine
+    from .usage_report import closed_before, expired_before, maintain
+
+    engine = make_engine(url)
+    try:
+        done = maintain(engine, retention_days)  # waits for a worker's run to finish, never runs twice
+    finally:
+        engine.dispose()
+    rolled = done["rolled"]
+    print(f"{describe(url)}: " + (f"rolled up {len(rolled)} day(s), {rolled[0]} to {rolled[-1]}"
+                                  if rolled else "no closed day to roll up")
+          + f" (days before {closed_before(time.time())} are closed)")
+    expired = done["expired"]
+    print(f"deleted {done['deleted']} raw event(s) of {len(expired)} day(s) before "
+          f"{expired_before(time.time(), retention_days)} (IVR_EVENTS_RETENTION_DAYS={retention_days}); "
+          "their daily totals are kept")
     return 0

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -65,6 +65,34 @@ class TextingSessionInterface(SecureCookieSessionInterface):
         if serializer is None:
             serializer = app.extensions["ivr_session_serializer"] = super().get_signing_serializer(app)
         return serializer
+
+
+class PathSessionInterface(SessionInterface):
+    """The session by path: the console's own cookie session under /console (when it is on), the
+    texting one (TextingSessionInterface: /sms only, a throwaway session elsewhere) everywhere else.
+    Neither ever reads the other's cookie, and their keys differ."""
+
+    def __init__(self, texting: SessionInterface, console: SessionInterface | None = None):
+        self.texting = texting
+        self.console = console
+
+    def _for(self, request) -> SessionInterface:
+        path = request.path
+        if self.console is not None and (path == "/console" or path.startswith("/console/")):
+            return self.console
+        return self.texting
+
+    def open_session(self, app, request):
+        return self._for(request).open_session(app, request)
+
+    def make_null_session(self, app):
+        return self.texting.make_null_session(app)
+
+    def is_null_session(self, obj) -> bool:
+        return self.texting.is_null_session(obj)
+
+    def save_session(self, app, session, response) -> None:
+        self._for(request).save_session(app, session, response)
 
 
 class _Flask(Flask):
@@ -176,7 +204,8 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
     sender = _sender(settings, live_menu.menu, log)
     from .usage import EXTENSION, Recorder
 
-    recorder = app.extensions[EXTENSION] = Recorder(store, settings.event_hash_key)
+    recorder = app.extensions[EXTENSION] = Recorder(store, settings.event_hash_key,
+                                                    retention_days=settings.events_retention_days)
     limits = TextLimits(settings.texts_per_hour, settings.texts_per_day, settings.line_texts_per_hour,
                         settings.line_texts_per_day, settings.line_texts_at_once,
                         settings.text_requires_attestation)
@@ -190,4 +219,12 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
     app.register_blueprint(voice.bp)
     app.register_blueprint(sms.bp)
     app.register_blueprint(health.bp)
+    if settings.console:
+        from . import console
+        from .console.session import ConsoleSessionInterface
+
+        app.session_interface = PathSessionInterface(
+            app.session_interface,
+            ConsoleSessionInterface(settings.console_key, settings.console_session_hours * 3600))
+        console.init_app(app)
     return app

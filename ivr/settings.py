@@ -93,6 +93,10 @@ SETTINGS = (
             "sharing IVR_DATABASE (each waits 1.5 s at most). A caller who presses meanwhile is told "
             "to text the summary's word instead. Keep it below WEB_CONCURRENCY, so a slow Twilio "
             "never holds every worker."),
+    Setting("IVR_EVENTS_RETENTION_DAYS", "400",
+            "How many days raw usage events are kept (a whole number, at least 1). Older ones are "
+            "deleted once their day is in the daily totals (`ivr usage rollup`, and each worker "
+            "hourly), which are kept for good."),
     Setting("IVR_CONSOLE", "0",
             "1 turns on the staff console at /console (sign-in, accounts, audit log), in the same app "
             "and database as the line; off, the line has no staff pages at all."),
@@ -140,6 +144,7 @@ class Settings:
     line_texts_at_once: int = 1
     database_url: str = ""  # the SQLAlchemy URL of the store: DATABASE_URL, or the file IVR_DATABASE
     event_hash_key: bytes = b""  # keys the call and text SID hashes of the usage events
+    events_retention_days: int = 400
     console: bool = False  # IVR_CONSOLE: the staff console at /console
     console_key: bytes = b""  # signs the console's cookie and CSRF tokens, never the texting cookie
     console_idle_minutes: int = 30
@@ -220,11 +225,19 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         line_texts_at_once=int(_number(values, "IVR_LINE_TEXTS_AT_ONCE", int, 0, 100)),
         database_url=url,
         event_hash_key=derive_key(secret, EVENT_HASH_KEY_LABEL),
+        events_retention_days=events_retention_days(environ),
         console=values["IVR_CONSOLE"].lower() in _TRUE,
         console_key=derive_key(secret, CONSOLE_KEY_LABEL),
         console_idle_minutes=int(_number(values, "IVR_CONSOLE_IDLE_MINUTES", int, 1, 24 * 60)),
         console_session_hours=int(_number(values, "IVR_CONSOLE_SESSION_HOURS", int, 1, 24 * 30)),
     )
+
+
+def events_retention_days(environ: Mapping[str, str]) -> int:
+    """IVR_EVENTS_RETENTION_DAYS as a whole number of days from 1 (`ivr usage rollup` needs only this)."""
+    name = "IVR_EVENTS_RETENTION_DAYS"
+    value = (environ.get(name) or next(s.default for s in SETTINGS if s.name == name)).strip()
+    return int(_number({name: value}, name, int, 1, 36500))
 
 
 ATTESTATION_LEVELS = ("A", "B", "C", "none")

@@ -1,7 +1,9 @@
 """Usage events: recorded from the webhooks without a database round trip, and the report they make.
 
 Each worker keeps its events in a buffer that a background thread writes in batches (every second,
-or sooner when BATCH events wait), and on a graceful shutdown. A database error drops the batch: the
+or sooner when BATCH events wait), and on a graceful shutdown. The same thread, about once an hour,
+rolls closed days up into the daily totals and deletes expired raw events (`ivr usage rollup`), so a
+line with no scheduler stays bounded. A database error drops the batch: the
 events are counted and logged, and no webhook ever fails for them. An event names a call or a text
 only by a keyed hash of its SID; never a phone number, a text body or what a caller said.
 """
@@ -13,6 +15,7 @@ import hashlib
 import hmac
 import logging
 import os
+import random
 import threading
 import time
 import weakref
@@ -20,16 +23,26 @@ from datetime import datetime, timezone
 
 log = logging.getLogger("ivr")
 
+# A busy line makes a few events a second per worker: a second's wait keeps a crash's loss small and
+# costs one INSERT a second; 200 events is one multi-row INSERT of a few kilobytes, written early when
+# a burst fills it so the buffer stays small. Nobody has needed to tune either: constants, not settings.
 BATCH = 200  # events that wake the writer before its second is up
 INTERVAL_SECONDS = 1.0
+# The roll-up and retention: each worker at most this often (another worker's run makes it a cheap
+# no-op), the first a few minutes after start so a cold start never waits on it.
+MAINTAIN_SECONDS = 3600.0
+FIRST_MAINTAIN_SECONDS = (60.0, 600.0)
+RETENTION_DAYS = 400  # IVR_EVENTS_RETENTION_DAYS's default
 EXTENSION = "ivr_usage"
 
 
 class Recorder:
     """A per-process buffer of usage events and the thread that writes them to `store`."""
 
-    def __init__(self, store, key: bytes, batch: int = BATCH, interval: float = INTERVAL_SECONDS):
+    def __init__(self, store, key: bytes, batch: int = BATCH, interval: float = INTERVAL_SECONDS,
+                 retention_days: int = RETENTION_DAYS):
         self.store = store
+        self.retention_days = retention_days
         self._key = key
         self.batch = batch
         self.interval = interval
@@ -47,6 +60,7 @@ class Recorder:
         self._wake = threading.Event()
         self._buffer: list[tuple] = []
         self._thread: threading.Thread | None = None
+        self._next_maintain = time.monotonic() + random.uniform(*FIRST_MAINTAIN_SECONDS)
 
     def subject(self, sid: str) -> str:
         """The keyed hash that stands for a call or text SID."""
@@ -76,6 +90,25 @@ class Recorder:
             self._wake.wait(self.interval)
             self._wake.clear()
             self.flush()
+            if time.monotonic() >= self._next_maintain:
+                self._next_maintain = time.monotonic() + MAINTAIN_SECONDS
+                self.maintain()
+
+    def maintain(self) -> dict | None:
+        """Roll closed days up and delete expired raw events, unless another worker is at it; a
+        failure is logged and tried again next time. Runs on the writer thread, never on a request."""
+        run = getattr(self.store, "maintain_usage", None)
+        if run is None:
+            return None
+        try:
+            done = run(self.retention_days)
+        except Exception as error:  # the line goes on; the next hour tries again
+            log.warning("usage: roll-up and retention failed, tried again in an hour: %s", error)
+            return None
+        if done["rolled"] or done["deleted"]:
+            log.info("usage: %d day(s) rolled up, %d raw event(s) past %d days deleted",
+                     len(done["rolled"]), done["deleted"], self.retention_days)
+        return done
 
     def flush(self) -> None:
         """Write every buffered event now; on a database error, drop them and count them."""

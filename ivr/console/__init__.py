@@ -1,1 +1,59 @@
-"""The staff console at /console (IVR_CONSOLE=1). So far: the password policy and hashing."""
+"""The staff console at /console (IVR_CONSOLE=1): sign-in, roles, accounts and the audit log, in
+the same app and database as the line. init_app(app) is called by create_app only when it is on."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+from .session import PREFIX, is_console_path, sub_key
+
+# Every console response: no inline script or style, no framing, nothing kept in caches.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
+                               "base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Add the console to the line's app: its blueprint, Flask-Login, CSRF and headers."""
+    from ..storage.accounts import Accounts
+    from .auth import EXTENSION, Console, login_manager
+    from .views import bp, csrf
+
+    line = app.extensions["ivr"]
+    settings = line.settings
+    app.extensions[EXTENSION] = Console(Accounts.for_store(line.store),
+                                        idle_seconds=settings.console_idle_minutes * 60,
+                                        lifetime_seconds=settings.console_session_hours * 3600)
+    app.config.update(
+        # CSRF tokens are signed with a key of the console's own, and checked only on console
+        # forms (the webhooks are checked by Twilio's signature instead).
+        WTF_CSRF_SECRET_KEY=sub_key(settings.console_key, b"csrf"),
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=None,  # a token lasts as long as its session
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    app.register_blueprint(bp)
+
+    @app.after_request
+    def _headers(response):
+        if is_console_path(request.path):
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.get("/")
+    def _front():
+        # The line's only page at its root, and only with the console on: where staff sign in.
+        return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Spasticity Clinic '
+                f'line</title></head><body><main><h1>Spasticity Clinic line</h1><p><a href="'
+                f'{request.script_root}{PREFIX}/">Staff console</a></p></main></body></html>',
+                200, {"Content-Type": "text/html; charset=utf-8"})

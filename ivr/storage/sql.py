@@ -35,7 +35,7 @@ log = logging.getLogger("ivr")
 # The newest migration in migrations/versions (a test checks it is Alembic's head), so starting the
 # app reads one row instead of importing Alembic.
 HEAD = "0004"
-KNOWN_REVISIONS = ("0001", "0002", "0004")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 # PostgreSQL: a slow or unreachable database must never hold a webhook long (Twilio waits 15 s).
 CONNECT_TIMEOUT_SECONDS = 2
 STATEMENT_TIMEOUT_MS = 2000
@@ -377,6 +377,17 @@ class SqlStore:
         """Write a batch of usage events (dicts of the events table's columns but id) in one transaction."""
         if rows:
             self._run("record usage events in", lambda c: c.execute(events.insert(), rows))
+
+    def maintain_usage(self, retention_days: int, wait: bool = False) -> dict:
+        """Roll closed days up into the daily totals and delete raw events older than `retention_days`
+        (usage_report.maintain); without `wait`, returns {"busy": True} when another worker is at it."""
+        from ..usage_report import maintain  # only the writer thread and the CLI need it
+
+        try:
+            return maintain(self._engine_here(), retention_days, wait=wait)
+        except SQLAlchemyError as error:
+            raise StoreError(f"cannot roll usage up in the line's database {self.where}: "
+                             f"{_short(error)}") from error
 
     def close(self) -> None:
         """Close this process's connections (the store reopens them if used again)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, Table, Text, false
+from sqlalchemy import Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, Table, Text, false, text
 
 metadata = MetaData()
 
@@ -44,9 +44,20 @@ events = Table("events", metadata,
                Column("language", Text),
                Column("outcome", Text),
                Column("value", Integer),
+               Column("rolled", Integer),  # 1 once the event is in its day's usage_days totals
                # Covering indexes for `ivr usage`: its GROUP BY, and each call's events in order.
                Index("events_for_report", "day", "kind", "node", "language", "outcome", "value"),
-               Index("events_by_call", "kind", "subject", "at", "node", "day"))
+               Index("events_by_call", "kind", "subject", "at", "node", "day"),
+               Index("events_unrolled", "day", "kind", "subject", sqlite_where=text("rolled IS NULL"),
+                     postgresql_where=text("rolled IS NULL")))
+
+# Daily usage totals (ivr usage rollup), kept for good: part is the JSON of the report's per-day part
+# for that UTC day, exactly as computed from its raw events. raw_kept is 0 once retention deleted them.
+usage_days = Table("usage_days", metadata,
+                   Column("day", Text, primary_key=True),
+                   Column("part", Text, nullable=False),
+                   Column("rolled_at", Float, nullable=False),
+                   Column("raw_kept", Integer, nullable=False, server_default="1"))
 
 # Staff console accounts (ivr users, /console/accounts). username is kept lower-case: names are
 # case-insensitive. password_hash is argon2id; failed_count and locked_until are the lock-out.

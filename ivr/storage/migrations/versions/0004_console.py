@@ -8,8 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-# The lead re-chains this onto 0003 at merge: only this line changes.
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

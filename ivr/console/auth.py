@@ -1,0 +1,157 @@
+"""Signing in and out of the console, and who may see what: accounts in the database (Flask-Login
+keeps the signed-in account per request), sessions as database rows, lock-out after wrong passwords."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import abort, current_app, redirect, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from ..storage.accounts import Accounts, User
+from . import passwords
+from .roles import may
+from .session import id_hash
+
+EXTENSION = "ivr_console"
+LOCK_AFTER = 5  # wrong passwords in a row
+LOCK_SECONDS = 15 * 60
+SIGN_IN_REFUSED = "The username or password is not right, or the account is locked or disabled."
+
+
+@dataclass
+class Console:
+    """The console's shared state (app.extensions["ivr_console"])."""
+
+    accounts: Accounts
+    idle_seconds: int
+    lifetime_seconds: int
+    clock: Callable[[], float] = field(default=time.time)  # tests move it on
+
+
+def console() -> Console:
+    return current_app.extensions[EXTENSION]
+
+
+class SignedIn(UserMixin):
+    """The account signed in on this request (Flask-Login's user)."""
+
+    def __init__(self, user: User):
+        self.user = user
+        self.id = str(user.id)
+        self.username = user.username
+        self.role = user.role
+
+    def may(self, role: str) -> bool:
+        return may(self.role, role)
+
+
+login_manager = LoginManager()
+login_manager.session_protection = None  # the session id itself is checked against the database
+login_manager.login_view = "console.sign_in"
+login_manager.login_message = None
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> SignedIn | None:
+    """The account of this request's session: its row must exist, not be revoked, idle or too old,
+    and belong to an enabled account with that id."""
+    session_id = session.get("sid")
+    if not session_id:
+        return None
+    state = console()
+    found = state.accounts.session(id_hash(session_id))
+    if found is None:
+        return None
+    created, last_seen, revoked, user = found
+    now = state.clock()
+    if (revoked or user is None or user.disabled or str(user.id) != user_id
+            or now - last_seen > state.idle_seconds or now - created > state.lifetime_seconds):
+        return None
+    if now - last_seen > 30:  # a write per half minute of use, not per request
+        state.accounts.touch_session(id_hash(session_id), now)
+    return SignedIn(user)
+
+
+def role_required(role: str):
+    """Guard a console page: signed in (or off to the sign-in page), with at least `role` (or 403)."""
+    def decorate(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if request.method == "GET":
+                    return redirect(url_for("console.sign_in", next=request.path))
+                abort(401)
+            if not current_user.may(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        guarded.console_role = role
+        return guarded
+
+    return decorate
+
+
+def audit(action: str, subject: str = "", detail: str = "", actor: str | None = None) -> None:
+    """One line of the audit log: never a phone number or a message's words."""
+    if actor is None:
+        actor = current_user.username if current_user.is_authenticated else ""
+    state = console()
+    state.accounts.log(state.clock(), actor, action, subject, detail)
+
+
+def sign_in(username: str, password: str) -> User | None:
+    """Check a username and password; on success start a new session (a new id) and return the
+    account. Unknown usernames are checked against a dummy hash, so they take as long, and every
+    refusal looks the same."""
+    state = console()
+    now = state.clock()
+    user = state.accounts.find_user(username)
+    matches = passwords.verify(user.password_hash if user else None, password)
+    if user is None:
+        audit("failed sign-in", "(unknown username)", actor="")
+        return None
+    if user.disabled:
+        audit("failed sign-in", user.username, "account disabled", actor="")
+        return None
+    if user.locked_until is not None and user.locked_until > now:
+        audit("failed sign-in", user.username, "account locked", actor="")
+        return None
+    if not matches:
+        locked = state.accounts.record_failure(user.id, now, LOCK_AFTER, LOCK_SECONDS)
+        audit("failed sign-in", user.username, "wrong password", actor="")
+        if locked:
+            audit("lock-out", user.username, f"{LOCK_AFTER} wrong passwords: locked for "
+                                              f"{LOCK_SECONDS // 60} minutes", actor="")
+        return None
+    if user.failed_count or user.locked_until is not None:
+        state.accounts.clear_failures(user.id)
+    if passwords.needs_rehash(user.password_hash):
+        state.accounts.set_password_hash(user.id, passwords.hash_password(password))
+    end_session()
+    session.clear()  # a new session id, and a new CSRF token, at every sign-in
+    session_id = secrets.token_urlsafe(32)
+    state.accounts.start_session(id_hash(session_id), user.id, now)
+    session["sid"] = session_id
+    login_user(SignedIn(user))
+    audit("sign-in", user.username, actor=user.username)
+    return user
+
+
+def end_session() -> None:
+    """Revoke this browser's session row, if any."""
+    session_id = session.get("sid")
+    if session_id:
+        console().accounts.revoke_session(id_hash(session_id))
+
+
+def sign_out() -> None:
+    if current_user.is_authenticated:
+        audit("sign-out", current_user.username)
+    end_session()
+    logout_user()
+    session.clear()
