@@ -13,6 +13,9 @@ from twilio.request_validator import RequestValidator
 
 from ivr import create_app
 
+# The console's browser fixtures (served, browser, page), for the browser tests under tests/console.
+pytest_plugins = ["browser_fixtures"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_MENUS = ROOT / "menus.yaml"
 # The behaviour tests run on a frozen copy, so staff rewording the shipped file never turns CI red;

@@ -22,6 +22,7 @@ SECURITY_HEADERS = {
 def init_app(app: Flask) -> None:
     """Add the console to the line's app: its blueprint, Flask-Login, CSRF and headers."""
     from ..storage.accounts import Accounts
+    from . import dashboard, simulator, status  # noqa: F401  (their pages join the blueprint)
     from .auth import EXTENSION, Console, login_manager
     from .views import bp, csrf
 

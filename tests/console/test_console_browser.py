@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from pathlib import Path
 
 import pytest
-from console_helpers import PASSWORD, add_account, console_app
+from browser_helpers import AXE, axe_violations, keyboard_sign_in
+from console_helpers import PASSWORD, add_account
 
 pytestmark = pytest.mark.browser
-AXE = Path(__file__).parent.parent / "vendor" / "axe-core"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def test_the_vendored_axe_core_matches_its_manifest():
@@ -24,61 +19,6 @@ def test_the_vendored_axe_core_matches_its_manifest():
     for name, digest in manifest["files"].items():
         assert hashlib.sha256((AXE / name).read_bytes()).hexdigest() == digest, name
     assert "Mozilla Public License" in (AXE / "LICENSE").read_text()
-
-
-@pytest.fixture
-def served():
-    """The console's app, served by werkzeug on 127.0.0.1 in a thread: (app, base URL)."""
-    from werkzeug.serving import make_server
-
-    app = console_app()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-def axe_violations(page) -> list[dict]:
-    """Serious and critical axe-core violations on the page as it is."""
-    # Evaluated through the DevTools protocol, which the page's CSP (no inline script) does not block.
-    page.evaluate((AXE / "axe.min.js").read_text() + "\n;0")
-    results = page.evaluate("async () => await axe.run(document)")
-    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-            for v in results["violations"] if v["impact"] in ("serious", "critical")]
-
-
-def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
-    page.goto(base + "/console/sign-in")
-    # The username field has the focus (autofocus); Tab to the password, Enter submits.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
-    page.keyboard.type(username)
-    page.keyboard.press("Tab")
-    page.keyboard.type(password)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def test_sign_in_and_out_by_keyboard_only(served, page):
