@@ -90,3 +90,17 @@ audit = Table("audit", metadata,
               Column("subject", Text, nullable=False, server_default=""),
               Column("detail", Text, nullable=False, server_default=""),
               Index("audit_by_time", "at"))
+
+# The workers serving the line, each writing its own row now and then: the console's status page
+# lists the menu each one serves. menu_loaded is ISO 8601 (UTC), menu_error the problems of a file
+# that worker could not load ("" when none).
+workers = Table("workers", metadata,
+                Column("id", Text, primary_key=True),
+                Column("host", Text, nullable=False),
+                Column("pid", Integer, nullable=False),
+                Column("started", Float, nullable=False),
+                Column("seen", Float, nullable=False),
+                Column("menu_sha256", Text, nullable=False),
+                Column("menu_loaded", Text, nullable=False),
+                Column("menu_error", Text, nullable=False, server_default=""),
+                Index("workers_by_seen", "seen"))
