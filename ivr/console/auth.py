@@ -20,7 +20,12 @@ from .session import id_hash
 EXTENSION = "ivr_console"
 LOCK_AFTER = 5  # wrong passwords in a row
 LOCK_SECONDS = 15 * 60
-SIGN_IN_REFUSED = "The username or password is not right, or the account is locked or disabled."
+# Seconds in which no password is tried after the 1st, 2nd, ... wrong one in a row: guessing slows
+# down before the lock, without holding a worker in a sleep.
+PAUSES = (0, 2, 10, 30)
+FORGET_SESSIONS_AFTER = 24 * 3600  # seconds past a session's lifetime
+SIGN_IN_REFUSED = ("The username or password is not right, or the account is locked or disabled. "
+                   "After a wrong password, wait a few seconds before trying again.")
 
 
 @dataclass
@@ -119,10 +124,11 @@ def sign_in(username: str, password: str) -> User | None:
         audit("failed sign-in", user.username, "account disabled", actor="")
         return None
     if user.locked_until is not None and user.locked_until > now:
-        audit("failed sign-in", user.username, "account locked", actor="")
+        audit("failed sign-in", user.username,
+              "account locked" if user.failed_count == 0 else "too soon after a wrong password", actor="")
         return None
     if not matches:
-        locked = state.accounts.record_failure(user.id, now, LOCK_AFTER, LOCK_SECONDS)
+        locked = state.accounts.record_failure(user.id, now, LOCK_AFTER, LOCK_SECONDS, PAUSES)
         audit("failed sign-in", user.username, "wrong password", actor="")
         if locked:
             audit("lock-out", user.username, f"{LOCK_AFTER} wrong passwords: locked for "
@@ -133,6 +139,8 @@ def sign_in(username: str, password: str) -> User | None:
     if passwords.needs_rehash(user.password_hash):
         state.accounts.set_password_hash(user.id, passwords.hash_password(password))
     end_session()
+    # Rows of sessions that ended long ago say nothing the audit log does not: forget them.
+    state.accounts.delete_sessions_before(now - state.lifetime_seconds - FORGET_SESSIONS_AFTER)
     session.clear()  # a new session id, and a new CSRF token, at every sign-in
     session_id = secrets.token_urlsafe(32)
     state.accounts.start_session(id_hash(session_id), user.id, now)

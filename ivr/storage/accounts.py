@@ -122,15 +122,19 @@ class Accounts:
         """The same password, hashed again with newer parameters."""
         self._change("rehash a password in", user_id, password_hash=password_hash)
 
-    def record_failure(self, user_id: int, now: float, lock_after: int, lock_seconds: float) -> bool:
-        """Count a wrong password; at `lock_after` in a row the account locks. True if it locked now."""
+    def record_failure(self, user_id: int, now: float, lock_after: int, lock_seconds: float,
+                       pauses: tuple[float, ...] = ()) -> bool:
+        """Count a wrong password: after the n-th in a row no password is tried for pauses[n-1]
+        seconds, and at `lock_after` in a row the account locks. True if it locked now."""
         def fail(connection: Connection) -> bool:
             count = connection.execute(select(users.c.failed_count).where(users.c.id == user_id)).scalar_one()
             count += 1
             locks = count >= lock_after
+            pause = pauses[count - 1] if count <= len(pauses) else 0
+            until = now + lock_seconds if locks else (now + pause if pause else None)
             connection.execute(update(users).where(users.c.id == user_id).values(
                 failed_count=0 if locks else count,
-                **({"locked_until": now + lock_seconds} if locks else {})))
+                **({"locked_until": until} if until is not None else {})))
             return locks
 
         return self._run("count a failed sign-in in", fail, True)

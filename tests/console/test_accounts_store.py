@@ -26,5 +26,13 @@ def test_accounts_sessions_and_audit(database_url):
         assert accounts.session("h1")[2] is True and accounts.get_user(user.id).disabled
         accounts.log(6.0, "alice", "sign-in")
         assert [e.action for e in accounts.audit_log()] == ["sign-in"]
+        accounts.start_session("h2", user.id, 50.0)
+        accounts.delete_sessions_before(10.0)
+        assert accounts.session("h1") is None and accounts.session("h2") is not None
+        accounts.clear_failures(user.id)
+        assert accounts.record_failure(user.id, 60.0, 5, 900, (0, 2)) is False
+        assert accounts.get_user(user.id).locked_until is None  # no pause after the first
+        accounts.record_failure(user.id, 61.0, 5, 900, (0, 2))
+        assert accounts.get_user(user.id).locked_until == 63.0
     finally:
         close()

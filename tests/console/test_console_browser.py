@@ -10,6 +10,8 @@ import pytest
 from browser_helpers import AXE, axe_violations, keyboard_sign_in
 from console_helpers import PASSWORD, add_account
 
+from ivr.console.auth import EXTENSION
+
 pytestmark = pytest.mark.browser
 
 
@@ -43,9 +45,13 @@ def test_sign_in_and_out_by_keyboard_only(served, page):
 def test_lock_out(served, page):
     app, base = served
     add_account(app, "alice", "viewer")
-    for _ in range(5):
+    state = app.extensions[EXTENSION]
+    start = state.clock()
+    for attempt in range(5):
+        state.clock = lambda at=start + attempt * 60: at  # past each pause after a wrong password
         keyboard_sign_in(page, base, "alice", "not the password at all")
     keyboard_sign_in(page, base, "alice")
+    assert [e.action for e in state.accounts.audit_log()][:2] == ["failed sign-in", "lock-out"]
     assert "/console/sign-in" in page.url
     assert page.get_by_role("alert").inner_text().startswith("The username or password is not right")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import Call, Texter, environment, fresh_postgres_database
 from console_helpers import PASSWORD, add_account, console_app, post_form, sign_in, token_in
+from sqlalchemy import create_engine, text
 
 from ivr.console import SECURITY_HEADERS
 from ivr.console.auth import EXTENSION
@@ -179,7 +180,8 @@ def test_idle_timeout_and_absolute_lifetime():
 def test_five_wrong_passwords_lock_the_account_with_the_same_message(app, client):
     add_account(app, "alice", "viewer")
     unknown = sign_in(client, "nobody", "whatever whatever").get_data(as_text=True)
-    for _ in range(5):
+    for attempt in range(5):
+        move_clock(app, attempt * 60)  # past each pause, so every wrong password counts
         wrong = sign_in(client, "alice", "not the password at all")
         assert wrong.status_code == 401
     locked = sign_in(client, "alice", PASSWORD)
@@ -189,8 +191,46 @@ def test_five_wrong_passwords_lock_the_account_with_the_same_message(app, client
         as_text=True)
     move_clock(app, 15 * 60 + 1)
     assert sign_in(client, "alice", PASSWORD).status_code == 302
-    actions = [e.action for e in app.extensions[EXTENSION].accounts.audit_log()]
+    log = app.extensions[EXTENSION].accounts.audit_log()
+    actions = [e.action for e in log]
     assert actions.count("lock-out") == 1 and "sign-in" in actions and actions.count("failed sign-in") == 7
+    assert [e.detail for e in log if e.action == "failed sign-in"][0] == "account locked"
+
+
+def test_signing_in_forgets_sessions_that_ended_long_ago(app, client):
+    add_account(app, "alice", "viewer")
+    sign_in(client, "alice")
+    state = app.extensions[EXTENSION]
+    first = [e for e in state.accounts.audit_log() if e.action == "sign-in"]
+    assert first
+    move_clock(app, state.lifetime_seconds + 24 * 3600 + 60)
+    later = app.test_client()
+    sign_in(later, "alice")
+    engine = create_engine(app.extensions["ivr"].settings.database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT COUNT(*) FROM console_sessions")).scalar_one()
+    engine.dispose()
+    assert rows == 1  # only the new one
+
+
+def test_wrong_passwords_slow_down_before_the_lock(app, client):
+    """After the 2nd wrong password nothing is tried for 2 s, after the 3rd 10 s, after the 4th 30 s:
+    even the right password is refused, with the same message, and the try is not counted."""
+    add_account(app, "alice", "viewer")
+    assert sign_in(client, "alice", "not the password at all").status_code == 401
+    assert sign_in(client, "alice", "not the password at all").status_code == 401  # no pause after one
+    refused = sign_in(client, "alice", PASSWORD)
+    assert refused.status_code == 401 and "wait a few seconds" in refused.get_data(as_text=True)
+    move_clock(app, 2.5)
+    assert sign_in(client, "alice", "still not the password").status_code == 401  # the 3rd: 10 s
+    move_clock(app, 9)  # move_clock moves on from where the clock is
+    assert sign_in(client, "alice", PASSWORD).status_code == 401
+    move_clock(app, 1.5)
+    assert sign_in(client, "alice", PASSWORD).status_code == 302
+    state = app.extensions[EXTENSION]
+    assert state.accounts.find_user("alice").failed_count == 0  # a good sign-in starts the count again
+    details = [e.detail for e in state.accounts.audit_log() if e.action == "failed sign-in"]
+    assert details.count("too soon after a wrong password") == 2 and details.count("wrong password") == 3
 
 
 def test_security_headers_on_console_pages_only(app, client):
