@@ -18,6 +18,7 @@ from .roles import DESCRIPTIONS, ROLES
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
 csrf = CSRFProtect()
+AUDIT_PAGE = 200  # entries on a page of the audit log
 
 
 @bp.before_request
@@ -79,7 +80,11 @@ def home():
 @bp.get("/audit")
 @role_required("admin")
 def audit_log():
-    return render_template("console/audit.html", entries=console().accounts.audit_log(500))
+    before = request.args.get("before", type=int)
+    entries = console().accounts.audit_log(AUDIT_PAGE + 1, before)
+    older = entries[AUDIT_PAGE - 1].id if len(entries) > AUDIT_PAGE else None
+    return render_template("console/audit.html", entries=entries[:AUDIT_PAGE], older=older,
+                           first_page=before is None)
 
 
 @bp.get("/accounts")

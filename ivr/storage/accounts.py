@@ -42,6 +42,7 @@ class AuditEntry:
     action: str
     subject: str
     detail: str
+    id: int = 0
 
 
 def normal_username(username: str) -> str:
@@ -182,10 +183,14 @@ class Accounts:
         self._run("write the audit log in", lambda c: c.execute(audit.insert().values(
             at=at, actor=actor, action=action, subject=subject, detail=detail)), True)
 
-    def audit_log(self, limit: int = 200) -> list[AuditEntry]:
+    def audit_log(self, limit: int = 200, before: int | None = None) -> list[AuditEntry]:
+        """The newest `limit` entries, or the newest older than the entry with id `before`."""
+        query = select(audit).order_by(audit.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(audit.c.id < before)
         return self._run("read the audit log in", lambda c: [
-            AuditEntry(row.at, row.actor, row.action, row.subject, row.detail)
-            for row in c.execute(select(audit).order_by(audit.c.at.desc(), audit.c.id.desc()).limit(limit))])
+            AuditEntry(row.at, row.actor, row.action, row.subject, row.detail, row.id)
+            for row in c.execute(query)])
 
 
 def _revoke_all(connection: Connection, user_id: int) -> None:

@@ -3,6 +3,8 @@ the cookie kept apart from the texting one, session lifetimes, lock-out, headers
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import Call, Texter, environment, fresh_postgres_database
 from console_helpers import PASSWORD, add_account, console_app, post_form, sign_in, token_in
@@ -272,6 +274,25 @@ def test_admins_manage_accounts_and_read_the_audit_log(app, client):
     for action in ("account added", "password reset", "account disabled", "sign-in"):
         assert action in page
     assert "5555550100" not in page
+
+
+def test_the_audit_log_pages_through_older_entries(app, client):
+    add_account(app, "root", "admin")
+    sign_in(client, "root")
+    accounts = app.extensions[EXTENSION].accounts
+    for n in range(450):
+        accounts.log(1000.0 + n, "root", f"action {n:03d}")
+    pages, path = [], "/console/audit"
+    while path:
+        page = client.get(path).get_data(as_text=True)
+        pages.append(re.findall(r"<td>(action \d{3})</td>", page))
+        older = re.search(r'href="(/console/audit\?before=\d+)">Older entries', page)
+        path = older.group(1) if older else None
+    # 450 actions, newest first, 200 a page, none twice; the sign-in before them is the oldest.
+    assert [len(p) for p in pages] == [200, 200, 50]
+    listed = [a for p in pages for a in p]
+    assert listed == [f"action {n:03d}" for n in range(449, -1, -1)]
+    assert "Newest entries" in page and "<td>sign-in</td>" in page
 
 
 def test_an_admin_cannot_disable_their_own_account(app, client):
