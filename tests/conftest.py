@@ -231,6 +231,10 @@ class Call:
         """The caller presses keys during the current Gather."""
         return self._post(self.gather.get("action"), Digits=digits)
 
+    def say(self, words: str, confidence: str = "0.9") -> ET.Element:
+        """The caller speaks during the current Gather: Twilio's speech result."""
+        return self._post(self.gather.get("action"), SpeechResult=words, Confidence=confidence)
+
     def wait(self) -> ET.Element:
         """The caller presses nothing: Twilio goes on to the verb after the Gather, a Redirect."""
         assert self.doc.find("Gather") is not None
