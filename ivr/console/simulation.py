@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from ..conversation import engine
@@ -30,6 +31,10 @@ MAX_STEPS = 40  # a form of at most this many inputs stays far below the app's r
 MAX_MESSAGE = 480  # three GSM-7 segments: more than any family's question needs
 MAX_MESSAGES = 20
 MOMENT_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+YEARS = range(2000, 2101)  # far enough either way; 9999-12-31 would overflow on the way to UTC
+# The inputs so far, as the next form post carries them (percent-encoded), stay under this: with one
+# more input and the token, the post stays below the app's 16 KiB request limit.
+CARRIED_BYTES = 10_000
 
 
 class SimulationError(ValueError):
@@ -53,9 +58,11 @@ def parse_moment(value: str | None, zone: ZoneInfo) -> datetime:
     value = (value or "").strip()
     for pattern in MOMENT_FORMATS:
         try:
-            return datetime.strptime(value, pattern).replace(tzinfo=zone)
+            moment = datetime.strptime(value, pattern)
         except ValueError:
             continue
+        if moment.year in YEARS:
+            return moment.replace(tzinfo=zone)
     raise SimulationError("Choose the day and time as a date and a time of day (such as 2026-11-28 10:00).")
 
 
@@ -93,6 +100,10 @@ def conversation_at(moment: datetime,
     return Conversation(texting, NoEvents(), opt_outs, clock=lambda: fixed), texting
 
 
+def _carried(values: list[str]) -> int:
+    return sum(len(quote(value, safe="")) for value in values)
+
+
 # -- calls ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -128,8 +139,8 @@ class PhoneCall:
 def call(menu: Menu, moment: datetime, steps: list[str]) -> PhoneCall:
     """Replay a call at `moment` through `steps`: "key:1", "say:pump", "wait", "transfer:busy",
     "hangup". Raises SimulationError for an input the call cannot take at that point."""
-    if len(steps) > MAX_STEPS:
-        raise SimulationError(f"The simulator keeps calls to {MAX_STEPS} steps: start a new call.")
+    if len(steps) > MAX_STEPS or _carried(steps) > CARRIED_BYTES:
+        raise SimulationError(f"The simulator keeps calls to {MAX_STEPS} short steps: start a new call.")
     conversation, texting = conversation_at(moment)
     state = Call(sid=SID, attestation="A")  # no caller number: nothing could be texted or shown
     step = conversation.start(menu, state)
@@ -244,8 +255,8 @@ class TextConversation:
 def texts(menu: Menu, moment: datetime, messages: list[str]) -> TextConversation:
     """Replay a text conversation: each message through the conversation service, the state (the
     conversation's language and last menu) carried from one to the next as the cookie carries it."""
-    if len(messages) > MAX_MESSAGES:
-        raise SimulationError(f"The simulator keeps conversations to {MAX_MESSAGES} messages: "
+    if len(messages) > MAX_MESSAGES or _carried(messages) > CARRIED_BYTES:
+        raise SimulationError(f"The simulator keeps conversations to {MAX_MESSAGES} short messages: "
                               "start a new one.")
     opt_outs = MemoryOptOuts()
     conversation, _ = conversation_at(moment, opt_outs)

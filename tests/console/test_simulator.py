@@ -189,7 +189,10 @@ def test_junk_and_missing_fields_get_a_clear_message(client):
          "That input is not one this page makes"),
         ({"moment": "saturday", "do": "wait"}, "Choose the day and time"),
         ({"when": "", "call": "1"}, "Choose the day and time"),
-        ({"moment": MONDAY_10, "step": ["wait"] * 41, "do": "wait"}, "keeps calls to 40 steps"),
+        ({"moment": "9999-12-31T23:59", "do": "wait"}, "Choose the day and time"),
+        ({"moment": MONDAY_10, "step": ["wait"] * 41, "do": "wait"}, "keeps calls to 40 short steps"),
+        ({"moment": MONDAY_10, "step": ["say:" + "ñ" * 200] * 10, "do": "wait"},
+         "keeps calls to 40 short steps"),
     ]
     for data, message in cases:
         response = client.post("/console/phone", data={"csrf_token": token, **data})
@@ -197,7 +200,9 @@ def test_junk_and_missing_fields_get_a_clear_message(client):
     for data, message in [({"when": MONDAY_10}, "Type a message to send."),
                           ({"when": MONDAY_10, "message": "x" * 481}, "up to 480 characters"),
                           ({"when": "never", "message": "pump"}, "Choose the day and time"),
-                          ({"when": MONDAY_10, "message": "pump", "sent": [""]}, "Type a message to send.")]:
+                          ({"when": MONDAY_10, "message": "pump", "sent": [""]}, "Type a message to send."),
+                          ({"when": MONDAY_10, "message": "pump", "sent": ["é" * 480] * 4},
+                           "keeps conversations to 20 short messages")]:
         response = client.post("/console/texting", data={"csrf_token": token, **data})
         assert message in text_of(page_of(response, 400)), data
 
