@@ -1,15 +1,17 @@
 """The browser phone and texting simulator in headless Chromium, by keyboard alone: a call reaching a
 summary, read aloud in its language, then put through and answered; a text getting a summary with its
-segments; axe-core on every state of both pages; no real caller's number or words on them."""
+segments; closed hours at a time typed in; axe-core on every state of both pages; no real caller's
+number or words on them."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from browser_helpers import axe_violations, keyboard_sign_in
+import sim_helpers
+from browser_helpers import axe_violations, keyboard_sign_in, serving
 from conftest import CALLER, Call, Texter
-from console_helpers import add_account
+from console_helpers import add_account, console_app
 
 pytestmark = pytest.mark.browser
 
@@ -152,3 +154,36 @@ def test_no_page_shows_a_real_callers_number_or_words(signed_in, page):
     content = page.content()
     assert "The line would text the summary" in content
     assert CALLER[2:] not in content and not re.search(r"\+1\d{10}", content)
+
+
+def test_closed_hours_on_a_saturday_morning_chosen_by_keyboard(browser, tmp_path):
+    app = console_app(IVR_MENUS_FILE=sim_helpers.menus_with_hours(tmp_path))
+    add_account(app, "vera", "viewer")
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    try:
+        with serving(app) as base:
+            keyboard_sign_in(page, base, "vera")
+            page.goto(base + "/console/phone")
+            tab_to(page, "As if it were (clinic time, America/Kentucky/Louisville)")
+            page.keyboard.type("11282026")  # month, day, year: Saturday 28 November 2026
+            page.keyboard.press("Tab")
+            page.keyboard.type("1000AM")
+            assert page.locator("#when").input_value() == sim_helpers.SATURDAY_10
+            press(page, "Call")
+            assert page.get_by_text("As if it were Saturday 28 November 2026, 10:00").is_visible()
+            assert "scheduling is closed." in page.locator("section.call").inner_text()
+            press(page, "0")
+            assert "Our scheduling team is closed right now." in last_turn(page)
+            assert page.get_by_role("button", name="Answered").count() == 0
+            # An empty Say: a clear message, focused, and the call as it was.
+            tab_to(page, "Say")
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
+            alert = page.get_by_role("alert")
+            assert alert.inner_text() == "Type what the caller says in the Say box, then press Say."
+            assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
+            assert last_turn(page).startswith("Turn 2: You pressed 0.")
+            assert axe_violations(page) == []
+    finally:
+        context.close()
