@@ -94,8 +94,8 @@ class Heartbeat:
         """Write this worker's row now and delete those not seen for a day; False when the database
         could not be written (counted in `missed`; one warning per outage)."""
         try:
-            # The heartbeat is also a chance to notice an edited file, as a request would.
-            self.live_menu.menu  # noqa: B018
+            # What the worker serves as of its last request: reading live_menu.menu here would reload
+            # an edited file from this thread, logging its problems while no request is being served.
             row = self.row()
             self.workers.beat(row, forget_before=row.seen - FORGET_SECONDS)
         except Exception as error:  # the line goes on: the next beat tries again

@@ -52,6 +52,11 @@ def wait_for(condition, seconds: float = 10.0):
 
 def viewer(app):
     add_account(app, "vera", "viewer")
+    return viewer_of(app)
+
+
+def viewer_of(app):
+    """A client signed in as vera, an account already in the database."""
     client = app.test_client()
     sign_in(client, "vera")
     return client
@@ -160,6 +165,11 @@ def test_a_broken_file_on_disk_shows_its_problems_and_the_served_version_stays(t
     mine = workers_of(app).seen_since(0)[0]
     assert mine.menu_sha256 == served and "menus.yaml:" in mine.menu_error
     assert str(tmp_path) not in mine.menu_error
+    # Another worker's page flags it, with its problems.
+    other = next(row for row in rows(viewer_of(console_app()).get("/console/status").get_data(as_text=True))
+                 if app.extensions[HEARTBEAT].id in row)
+    assert "Its menus.yaml on disk has problems" in other and "menuu" in other
+    assert "different version" not in other
 
 
 def test_the_served_menus_warnings_as_ivr_check_prints_them(tmp_path):
