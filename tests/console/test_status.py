@@ -109,6 +109,7 @@ def test_two_apps_on_one_database_are_two_workers_both_listed():
     sha = first.extensions["ivr"].live_menu.status().sha256
     assert sha in other and sha[:12] in other
     assert "different version" not in page and "Stale" not in page  # same file, both fresh
+    assert "All 2 worker(s) seen in the last 3 minutes serve this version." in page
 
 
 def test_a_worker_not_seen_for_long_is_marked_then_no_longer_listed_then_forgotten():
@@ -121,6 +122,7 @@ def test_a_worker_not_seen_for_long_is_marked_then_no_longer_listed_then_forgott
     page = viewer(app).get("/console/status").get_data(as_text=True)
     stale = next(row for row in rows(page) if "gone5minutes" in row)
     assert "Stale: not seen for 5 min" in text_of(stale)
+    assert "1 worker(s) not seen for 3 minutes or more" in page
     assert "gone1hour" not in page
     assert "1 more worker(s) last seen over 15 minutes ago are not listed" in page
     # The next beat of any worker deletes the rows not seen for a day.
@@ -141,6 +143,7 @@ def test_another_version_is_flagged(tmp_path):
     page = viewer(shipped).get("/console/status").get_data(as_text=True)
     other = next(row for row in rows(page) if edited.extensions[HEARTBEAT].id in row)
     assert "Serves a different version" in text_of(other)
+    assert "1 of the 2 workers seen in the last 3 minutes serve a different version" in page
     assert edited.extensions["ivr"].live_menu.status().sha256 in other
     assert "different version" not in next(row for row in rows(page) if "This worker" in row)
 
