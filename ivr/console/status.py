@@ -90,7 +90,7 @@ def status():
     return render_template(
         "console/status.html", served=served, menu=menu, path=live.path, file_error=file_error,
         problems=[str(p) for p in menu_problems(menu)], workers=workers, older=older,
-        database_error=database_error, list_minutes=LIST_SECONDS // 60,
+        database_error=database_error, heartbeat=heartbeat, list_minutes=LIST_SECONDS // 60,
         stale_minutes=int(STALE_SECONDS // 60), interval=int(heartbeat.interval),
         languages=(menu.language, *menu.translations))
 

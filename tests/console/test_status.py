@@ -110,6 +110,7 @@ def test_two_apps_on_one_database_are_two_workers_both_listed():
     assert sha in other and sha[:12] in other
     assert "different version" not in page and "Stale" not in page  # same file, both fresh
     assert "All 2 worker(s) seen in the last 3 minutes serve this version." in page
+    assert re.search(r"<dd>\d+ written, 0 missed", page)
 
 
 def test_a_worker_not_seen_for_long_is_marked_then_no_longer_listed_then_forgotten():
