@@ -77,6 +77,7 @@ def _worker_lines(heartbeat: Heartbeat, now: float) -> tuple[list[WorkerLine], i
 @bp.get("/status")
 @role_required("viewer")
 def status():
+    """This worker's menu, every worker seen lately, the served menu's warnings, links to the rest."""
     line = current_line()
     live = line.live_menu
     menu = live.menu  # also notices an edited file, as a call would
@@ -98,6 +99,7 @@ def status():
 @bp.get("/status/script")
 @role_required("viewer")
 def status_script():
+    """The clinician script of the served menu in every language, as a printable page."""
     menu = current_line().menu
     # Every language of the line, the main one first: each is what `ivr script --language` prints.
     scripts = [(one, script_title(one), script_sections(one)) for one in (menu, *menu.translations.values())]
@@ -108,6 +110,7 @@ def status_script():
 @bp.get("/status/diagram")
 @role_required("viewer")
 def status_diagram():
+    """The served menu's diagram: Mermaid source drawn in the page by the vendored mermaid."""
     menu = current_line().menu
     response = make_response(render_template("console/status_diagram.html", source=render_diagram(menu),
                                              served=current_line().live_menu.status()))
