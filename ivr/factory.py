@@ -212,6 +212,14 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
     conversation = Conversation(TextMe(store, sender, limits), RecorderEvents(recorder), store,
                                 clock or utc_now)
     app.extensions["ivr"] = Line(live_menu, settings, validator, store, sender, conversation)
+    from .heartbeat import EXTENSION as HEARTBEAT
+    from .heartbeat import Heartbeat
+    from .storage.workers import Workers
+
+    # This worker's row in the workers table (the console's status page), kept by a thread of its own
+    # that starts with the first request: before_request only checks that it runs.
+    heartbeat = app.extensions[HEARTBEAT] = Heartbeat(Workers.for_store(store), live_menu)
+    app.before_request(heartbeat.start)
 
     from . import health
     from .webhooks import sms, voice

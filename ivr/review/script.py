@@ -248,12 +248,13 @@ def script_sections(menu: Menu) -> tuple[Section, ...]:
 
 # -- rendering ------------------------------------------------------------------------------------
 
-_INTRO = ("Everything callers hear and texters get, in menu order. \"Said in full\" cannot be "
-          "skipped; while the line is listening, a caller may press a key before it ends. Please "
-          "check every sentence, then sign at the end.")
+INTRO = ("Everything callers hear and texters get, in menu order. \"Said in full\" cannot be "
+         "skipped; while the line is listening, a caller may press a key before it ends. Please "
+         "check every sentence, then sign at the end.")
 
 
-def _title(menu: Menu) -> str:
+def script_title(menu: Menu) -> str:
+    """The script's title: the line's name, and what the script is."""
     return f"{menu.name}: what the line says and texts"
 
 
@@ -279,7 +280,7 @@ def md_escape(text: str) -> str:
 
 
 def _markdown(menu: Menu, sections: tuple[Section, ...]) -> str:
-    out = [f"# {md_escape(_title(menu))}", "", md_escape(_INTRO), ""]
+    out = [f"# {md_escape(script_title(menu))}", "", md_escape(INTRO), ""]
     for number, section in enumerate(sections, 1):
         out += [f"## {number}. {md_escape(section.title)}", ""]
         for name, value in section.facts:
@@ -323,8 +324,8 @@ p.signoff { margin-top: 3em; font-size: 1.1em; }
 def _html(menu: Menu, sections: tuple[Section, ...]) -> str:
     e = html.escape
     out = ["<!DOCTYPE html>", f'<html lang="{e(menu.language)}">', "<head>", '<meta charset="utf-8">',
-           f"<title>{e(_title(menu))}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>",
-           f"<h1>{e(_title(menu))}</h1>", f"<p>{e(_INTRO)}</p>"]
+           f"<title>{e(script_title(menu))}</title>", f"<style>\n{_CSS}\n</style>", "</head>", "<body>",
+           f"<h1>{e(script_title(menu))}</h1>", f"<p>{e(INTRO)}</p>"]
     for number, section in enumerate(sections, 1):
         out += [f'<section id="{e(section.key)}">', f"<h2>{number}. {e(section.title)}</h2>"]
         if section.facts:
