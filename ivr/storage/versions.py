@@ -21,6 +21,10 @@ VERSIONS_LOCK = 0x1C0_3E45
 DEPLOYED_FILE_ACTOR = "(deployed file)"
 CLI_ACTOR = "(cli)"
 _SUMMARY = [c for c in menu_versions.c if c.name != "yaml"]
+# Built once: every worker runs it every IVR_RELOAD_SECONDS, and building it costs more than running it.
+_NEWEST_PUBLISHED = (select(menu_versions.c.id, menu_versions.c.sha256)
+                     .where(menu_versions.c.state == "published")
+                     .order_by(menu_versions.c.id.desc()).limit(1))
 _FROM = {"deployed file": "from the deployed file", "cli": "from the command line",
          "console": "from the console"}
 
@@ -99,12 +103,8 @@ class Versions:
 
     def newest_published(self) -> Published | None:
         """The number and sha256 of the version the line should serve (one indexed row), or None."""
-        statement = (select(menu_versions.c.id, menu_versions.c.sha256)
-                     .where(menu_versions.c.state == "published")
-                     .order_by(menu_versions.c.id.desc()).limit(1))
-
         def read(connection: Connection) -> Published | None:
-            row = connection.execute(statement).first()
+            row = connection.execute(_NEWEST_PUBLISHED).first()
             return None if row is None else Published(row.id, row.sha256)
 
         return self._run("look for a published menu in", read)
