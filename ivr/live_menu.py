@@ -77,7 +77,7 @@ class LiveMenu:
         self.versions = versions
         # After a failed look at the database, wait longer before the next one: a database that is
         # down may take its connect timeout to say so, and a caller's request would wait for it.
-        self.retry_after_failure = min(max(interval * 5, interval), 30.0)
+        self.retry_after_failure = min(interval * 5, 30.0)
         self._clock = clock
         self._on_load = on_load or (lambda menu: None)
         self._lock = threading.Lock()
@@ -176,7 +176,8 @@ class LiveMenu:
         if added:
             log.info("%s published as menu version %d (from the deployed file)", self.path.name, version.id)
         elif version.state != "published":
-            log.warning("%s is the text of menu version %d (%s), published before: it is not published "
+            # Usual once versions are published from elsewhere; said so that no one wonders why.
+            log.info("%s is the text of menu version %d (%s), published before: it is not published "
                         "again (`ivr publish %s` would)", self.path.name, version.id, version.state,
                         self.path.name)
         if version.state == "published" and version.sha256 == _sha256(data) \
