@@ -188,3 +188,16 @@ def test_two_processes_on_postgresql_serve_a_version_published_by_either(postgre
         requests.put(None)
         worker.join(timeout=30)
     assert worker.exitcode == 0
+
+
+def test_a_worker_forked_later_serves_the_newest_version_on_its_first_request(tmp_path):
+    """granian forks a replaced worker from the master, which loaded the menu at start-up."""
+    import copy
+
+    app = create_app(environment())
+    versions = versions_of(app)
+    master = LiveMenu(MENUS, interval=0, versions=versions)
+    versions.publish_new(SHORTER, source="console", by="carol", now=time.time())
+    recycled = copy.copy(master)  # still holds the start-up version
+    assert recycled.menu.nodes["casting"].text.startswith("Casting, version two,")
+    assert recycled.status().version == 2
