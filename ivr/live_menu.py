@@ -139,6 +139,7 @@ class LiveMenu:
             self._file_error = None  # a good file, or the served content put back
         except MenuFileError as exc:
             self._file_sha = None
+            self._pending = None  # a good text the file held for a moment is not what it says now
             self._file_error = str(exc)
             log.error("menus.yaml changed but has %d problem(s); still serving the version loaded at "
                       "%s:\n%s", len(exc.problems), self._loaded.loaded_at, self._file_error)
@@ -165,6 +166,12 @@ class LiveMenu:
             if not starting:
                 self._catch_up_with_last_good(newer_only=True)
             return
+        except Exception as exc:  # a call is never failed by looking for a new menu
+            log.exception("looking for a published menu failed; still serving %s", self._loaded.source)
+            self._pending = None  # a file the database refused is not tried again until it changes
+            self._check_error = f"{type(exc).__name__}: {exc}"
+            self._retry_at = now + self.retry_after_failure
+            return
         if self._check_error is not None:
             log.info("the database answers again; serving %s", self._loaded.source)
         self._check_error = None
@@ -178,8 +185,8 @@ class LiveMenu:
         elif version.state != "published":
             # Usual once versions are published from elsewhere; said so that no one wonders why.
             log.info("%s is the text of menu version %d (%s), published before: it is not published "
-                        "again (`ivr publish %s` would)", self.path.name, version.id, version.state,
-                        self.path.name)
+                     "again (`ivr publish %s` would)", self.path.name, version.id, version.state,
+                     self.path.name)
         if version.state == "published" and version.sha256 == _sha256(data) \
                 and self._loaded.sha256 != version.sha256:
             # This worker read and checked the file itself: serve that Menu, not a second parse.

@@ -171,14 +171,15 @@ def test_two_processes_on_postgresql_serve_a_version_published_by_either(postgre
         finally:
             close()
         heard = None
-        while time.monotonic() - published < 5:
+        while time.monotonic() - published < 10:
             requests.put("casting")
             heard = replies.get(timeout=30)
             if heard.startswith("Casting, version two,"):
                 break
             time.sleep(0.1)
         took = time.monotonic() - published
-        assert heard.startswith("Casting, version two,") and took < 2.5, took
+        # IVR_RELOAD_SECONDS is 1: the next request after it, with room for a busy test machine.
+        assert heard.startswith("Casting, version two,") and took < 4, took
         print(f"served by the other process {took:.2f} s after publishing")
         time.sleep(1.1)  # this process's own interval has passed too
         assert Texter(here.test_client()).send("casting").startswith("Casting, version two,")
