@@ -1,5 +1,5 @@
-"""The `ivr` command for staff: check, simulate, script, diff, diagram and schema of menus.yaml, the
-database, usage and console accounts."""
+"""The `ivr` command for staff: check, simulate, script, diff, diagram and schema of menus.yaml (or of a
+version stored in the database), the menu versions, the database, usage and console accounts."""
 
 from __future__ import annotations
 
