@@ -1,5 +1,5 @@
-"""The `ivr` command for staff: check, simulate, script, diff, diagram and schema of menus.yaml, the
-database, usage and console accounts."""
+"""The `ivr` command for staff: check, simulate, script, diff, diagram and schema of menus.yaml (or of a
+version stored in the database), the menu versions, the database, usage and console accounts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from .conversation import engine
-from .menufile.build import load_menus
+from .menufile.build import load_menus as load_file
 from .menufile.json_schema import schema_text
 from .menufile.yaml_strict import MenuFileError, Problem
 from .model.menu import Menu
@@ -32,6 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MenuFileError as exc:
         _print_problems(exc.problems, getattr(args, "format", "text"))
         return 1
+    except CommandError as exc:
+        print(f"ivr {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+FILE_OR_VERSION = "a menu file, or version:N for version N in the line's database"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,12 +47,12 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, run, help_text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
-        sub.set_defaults(run=run)
+        sub.set_defaults(run=run, command=name)
         return sub
 
     check = command("check", _check, "Check menus.yaml: every error and warning, with file:line:col "
                                      "and how to fix it. Exit status 1 on errors.")
-    check.add_argument("path", nargs="?", default=default)
+    check.add_argument("path", nargs="?", default=default, help=FILE_OR_VERSION)
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--walk", action="store_true",
                        help="also walk every menu with every key, a timeout and a wrong key, up to "
@@ -54,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sim = command("simulate", _simulate, "Try the line as a caller (or, with --sms, as a texter), "
                                          "typing keys or texts, or from a script of them.")
-    sim.add_argument("path", nargs="?", default=default)
+    sim.add_argument("path", nargs="?", default=default, help=FILE_OR_VERSION)
     sim.add_argument("--sms", action="store_true", help="a text conversation instead of a call")
     sim.add_argument("--keys", help="comma-separated keys or spoken words for a scripted call, such as "
                                     "1,9,*,wait,pump,0,busy (wait: let the prompt time out; after a "
@@ -63,20 +69,31 @@ def _parser() -> argparse.ArgumentParser:
 
     script = command("script", _script, "Everything the line says and texts, in menu order, for "
                                         "clinicians to review and sign off.")
-    script.add_argument("path", nargs="?", default=default)
+    script.add_argument("path", nargs="?", default=default, help=FILE_OR_VERSION)
     script.add_argument("--format", choices=("markdown", "html"), default="markdown")
     script.add_argument("--language", help="the script in another language of the line, such as es-US")
 
     diff = command("diff", _diff, "What a change to menus.yaml changes for callers and texters.")
-    diff.add_argument("old")
-    diff.add_argument("new")
+    diff.add_argument("old", help=FILE_OR_VERSION)
+    diff.add_argument("new", help="the same, such as menus.yaml or version:8")
 
     diagram = command("diagram", _diagram, "The menu as a flowchart: Mermaid (GitHub shows it) or "
                                            "Graphviz DOT.")
-    diagram.add_argument("path", nargs="?", default=default)
+    diagram.add_argument("path", nargs="?", default=default, help=FILE_OR_VERSION)
     diagram.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
 
     command("schema", _schema, "The JSON Schema of menus.yaml, for editors (menus.schema.json).")
+
+    versions = command("versions", _versions, "Every version of menus.yaml in the line's database, newest "
+                                              "first: its number, state, hash, when, who, source and note.")
+    versions.add_argument("--limit", type=int, default=50, help="how many of the newest (default 50)")
+    export = command("export", _export, "Write a version of menus.yaml from the line's database to stdout "
+                                        "(the published one by default): ivr export 7 > menus.yaml")
+    export.add_argument("version", nargs="?", type=_number, help="the version's number (ivr versions)")
+    publish = command("publish", _publish, "Check a menu file, then publish it as a new version: every "
+                                           "worker serves it within IVR_RELOAD_SECONDS.")
+    publish.add_argument("file")
+    publish.add_argument("--note", default="", help="why, for the history (ivr versions)")
 
     db = command("db", _db, "The line's database (DATABASE_URL, or the SQLite file IVR_DATABASE).")
     db.add_argument("action", choices=("upgrade",),
@@ -200,6 +217,140 @@ def _date(value: str) -> str:
         return date.fromisoformat(value).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
+
+
+VERSION_PREFIX = "version:"
+
+
+def load_menus(path: str) -> Menu:
+    """The menu file at `path`, or, for version:N, version N from the line's database, read with the
+    same strict loader (its problems are given as "menu version N:line:col")."""
+    if not path.startswith(VERSION_PREFIX):
+        return load_file(path)
+    from .menufile.build import parse_menu_bytes
+
+    try:
+        number = _number(path[len(VERSION_PREFIX):])
+    except argparse.ArgumentTypeError as exc:
+        raise CommandError(str(exc)) from None
+    version = _with_versions(lambda versions: versions.get(number))
+    if version is None:
+        raise CommandError(f"there is no menu version {number} (see `ivr versions`)")
+    return parse_menu_bytes(version.data, f"menu version {number}")
+
+
+class CommandError(Exception):
+    """A command that cannot do what was asked (the message says why)."""
+
+
+def _number(value: str) -> int:
+    value = value.removeprefix(VERSION_PREFIX)
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a version number like 7 (see `ivr versions`)")
+    return int(value)
+
+
+def _line_database() -> str:
+    from .settings import SETTINGS
+    from .storage import database_url
+
+    default_file = next(s.default for s in SETTINGS if s.name == "IVR_DATABASE")
+    return database_url(os.environ.get("DATABASE_URL", ""),
+                        os.environ.get("IVR_DATABASE", "").strip() or default_file)
+
+
+def _with_versions(work):
+    """work(versions) on the line's database (DATABASE_URL, or the SQLite file IVR_DATABASE)."""
+    # Imported here: the menu commands on files never need SQLAlchemy.
+    from .storage import DatabaseUrlError, StoreError
+    from .storage.versions import VersionError, open_versions
+
+    try:
+        versions, close = open_versions(_line_database())
+    except (DatabaseUrlError, StoreError) as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        return work(versions)
+    except (StoreError, VersionError) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        close()
+
+
+def _versions(args) -> int:
+    listed = _with_versions(lambda versions: versions.list(max(args.limit, 1)))
+    if not listed:
+        print("no menu versions yet: the line records menus.yaml when it starts, or run "
+              "`ivr publish menus.yaml`")
+        return 0
+    rows = [("number", "state", "sha256", "when (UTC)", "who", "source", "note")]
+    for v in listed:
+        when, who = (v.published_at, v.published_by) if v.published_at else (v.created, v.created_by)
+        rows.append((str(v.id), v.state, v.sha256[:12], _when(when), who or "", v.source,
+                     v.note.replace("\n", " ")[:60]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+    return 0
+
+
+def _when(seconds: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _export(args) -> int:
+    def find(versions):
+        if args.version is not None:
+            return versions.get(args.version)
+        newest = versions.newest_published()
+        return None if newest is None else versions.get(newest.id)
+
+    version = _with_versions(find)
+    if version is None:
+        raise CommandError(f"there is no menu version {args.version} (see `ivr versions`)"
+                           if args.version is not None else "no menu version is published yet")
+    sys.stdout.flush()
+    sys.stdout.buffer.write(version.data)  # the exact bytes: the same sha256 as in `ivr versions`
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def _publish(args) -> int:
+    import time
+    from pathlib import Path
+
+    from .menufile.build import read_menu_file
+    from .storage.versions import CLI_ACTOR, sha256_of
+
+    try:
+        data = read_menu_file(args.file)
+        menu = load_file(args.file)  # the same strict loader as the line: a broken file stops here
+        errors = [p for p in (*menu.warnings, *lint(menu)) if p.severity == "error"]
+    except MenuFileError as exc:
+        errors = exc.problems
+    if errors:
+        _print_problems(errors, "text")
+        print(f"ivr publish: {args.file} is not published (see `ivr check {args.file}`)", file=sys.stderr)
+        return 1
+
+    def publish(versions):
+        newest = versions.newest_published()
+        if newest is not None and newest.sha256 == sha256_of(data):
+            return newest.id, False
+        version, _ = versions.publish_new(data, source="cli", by=CLI_ACTOR, now=time.time(),
+                                          note=args.note.strip())
+        return version.id, True
+
+    number, published = _with_versions(publish)
+    name = Path(args.file).name
+    if published:
+        print(f"{name} is published as menu version {number}; every worker serves it within "
+              "IVR_RELOAD_SECONDS")
+    else:
+        print(f"{name} is already the published menu version {number}: nothing to do")
+    return 0
 
 
 def _check(args) -> int:

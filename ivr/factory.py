@@ -23,6 +23,7 @@ from .model.menu import Menu
 from .review.lint import lint
 from .settings import StartupError, read_settings
 from .storage import Store, StoreError, StoreKeyMismatch, StoreSchemaBehind, is_sqlite, open_store
+from .storage.versions import Versions
 from .webhooks.outbound import TextSender
 from .webhooks.signature import TokenValidator
 
@@ -164,14 +165,20 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
 
     # The last good copy of menus.yaml lives beside the database, in a folder only this user can use.
     last_good = last_good_path(settings.menus_file, settings.database.parent)
+    store = _store(settings)
     try:
+        # The line serves the newest published version in the database; the deployed file is
+        # published first when it is new.
         live_menu = LiveMenu(settings.menus_file, settings.reload_seconds, on_load=report_warnings,
-                             last_good=last_good)
+                             last_good=last_good, versions=Versions.for_store(store))
     except MenuFileError as exc:
         raise StartupError(
             f"The line cannot start: {len(exc.problems)} problem(s) in {settings.menus_file}:\n"
             f"{exc}"
         ) from None
+    finally:
+        # Workers are forked from this process and open their own connections (SqlStore).
+        store.close()
     if settings.skip_signature_check:
         log.warning("IVR_SKIP_SIGNATURE_CHECK is on: anyone can post to the webhooks. "
                     "Use this for local development only.")
@@ -200,7 +207,6 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
     app.before_request(_limit_form)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     validator = TokenValidator(settings.auth_token or "unused", settings.auth_token_secondary)
-    store = _store(settings)
     sender = _sender(settings, live_menu.menu, log)
     from .usage import EXTENSION, Recorder
 

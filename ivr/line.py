@@ -29,7 +29,7 @@ class Line:
 
     @property
     def menu(self) -> Menu:
-        """The menu to answer the current request with (the last good version of menus.yaml)."""
+        """The menu to answer the current request with (the published version, or the last good one)."""
         return self.live_menu.menu
 
 

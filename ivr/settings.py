@@ -72,8 +72,9 @@ SETTINGS = (
             "How many summaries one caller may get by text in an hour (each at most once a call)."),
     Setting("IVR_LOG_LEVEL", "INFO", "How much the line logs: DEBUG, INFO, WARNING or ERROR."),
     Setting("IVR_RELOAD_SECONDS", "2",
-            "How often, at most, each worker looks for a changed menu file (a cheap check of its "
-            "date and size on the next request); 0 looks on every request."),
+            "How often, at most, each worker asks the database for a newly published menu version "
+            "and looks for a changed menu file (one indexed query and a check of the file's date and "
+            "size, on the next request); 0 looks on every request."),
     Setting("IVR_TEXTS_PER_DAY", "5",
             "How many summaries one caller may get by text in 24 hours."),
     Setting("IVR_LINE_TEXTS_PER_HOUR", "20",

@@ -104,3 +104,28 @@ workers = Table("workers", metadata,
                 Column("menu_loaded", Text, nullable=False),
                 Column("menu_error", Text, nullable=False, server_default=""),
                 Index("workers_by_seen", "seen"))
+
+# Every version of menus.yaml (ivr versions): id is the version's number, yaml its text exactly as
+# written (sha256 is of its UTF-8 bytes), source where it came from ("deployed file", "cli",
+# "console"), state draft, approved, published or retired (at most one published: the one the line
+# serves). base_id is the version a console draft was started from.
+menu_versions = Table("menu_versions", metadata,
+                      Column("id", Integer, primary_key=True, autoincrement=True),
+                      Column("yaml", Text, nullable=False),
+                      Column("sha256", Text, nullable=False),
+                      Column("created", Float, nullable=False),
+                      Column("created_by", Text, nullable=False),
+                      Column("source", Text, nullable=False),
+                      Column("state", Text, nullable=False),
+                      Column("approved_by", Text),
+                      Column("approved_at", Float),
+                      Column("published_at", Float),
+                      Column("published_by", Text),
+                      Column("note", Text, nullable=False, server_default=""),
+                      Column("base_id", Integer, ForeignKey("menu_versions.id")),
+                      Index("menu_versions_by_sha256", "sha256"),
+                      # The line's one published version, found by the cheap query every worker
+                      # makes every IVR_RELOAD_SECONDS; a second published row is refused.
+                      Index("menu_versions_one_published", "state", unique=True,
+                            sqlite_where=text("state = 'published'"),
+                            postgresql_where=text("state = 'published'")))

@@ -128,3 +128,41 @@ def test_the_line_answers_while_postgresql_is_down_and_recovers_by_itself(server
     finally:
         recorder.flush()  # while the server is still there: nothing left for the exit-time flush
         app.extensions["ivr"].store.close()
+
+
+def test_menu_versions_wait_for_postgresql_and_the_loaded_menu_is_served_meanwhile(server, tmp_path):
+    from conftest import MENUS
+
+    from ivr.storage.versions import CLI_ACTOR, open_versions
+
+    upgrade(server.url)
+    server.stop()
+    # Started while the database is down: the deployed file is served, and recorded later.
+    app = create_app(environment(DATABASE_URL=server.url, IVR_RELOAD_SECONDS="0"))
+    client = app.test_client()
+    try:
+        texter = Texter(client, "+15025550166")
+        assert timed(lambda: texter.send("casting")).startswith("Casting: if used,")
+        health = client.get("/healthz").get_json()
+        assert health["menu"]["version"] is None and health["versions_check_error"] is not None
+        assert "postgres" not in health["versions_check_error"]  # the address stays in the log
+        server.start()
+        assert client.get("/healthz").get_json()["menu"]["version"] == 1
+        versions, close = open_versions(server.url)
+        try:
+            versions.publish_new(MENUS.read_bytes().replace(b"Casting: if used,", b"Casting, version two,"),
+                                 source="cli", by=CLI_ACTOR, now=time.time())
+        finally:
+            close()
+        server.stop()
+        # The version loaded before the database went is kept, and every answer still comes quickly.
+        assert timed(lambda: texter.send("casting")).startswith("Casting: if used,")
+        assert timed(lambda: texter.send("casting")).startswith("Casting: if used,")
+        assert client.get("/healthz").get_json()["versions_check_error"] is not None
+        server.start()
+        assert timed(lambda: texter.send("casting")).startswith("Casting, version two,")
+        health = client.get("/healthz").get_json()
+        assert health["menu"]["version"] == 2 and health["versions_check_error"] is None
+    finally:
+        app.extensions["ivr_usage"].flush()
+        app.extensions["ivr"].store.close()

@@ -1,4 +1,5 @@
-"""Live reload: an edited menus.yaml is served without a restart, and a broken one never is."""
+"""Live reload: an edited menus.yaml is served without a restart (published as a new version), and a
+broken one never is."""
 
 from __future__ import annotations
 
@@ -63,6 +64,8 @@ def test_a_valid_change_is_served_without_a_restart(clinic):
     assert texter.send("casting").startswith("Casting, when it is used:")
     after = clinic.health()["menu"]
     assert after["sha256"] != before["sha256"] and len(after["sha256"]) == 64
+    # Published as a new version "from the deployed file", so every worker and machine serves it.
+    assert (before["version"], after["version"]) == (1, 2)
     assert clinic.health()["last_reload_error"] is None
 
 
