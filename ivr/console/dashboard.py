@@ -118,10 +118,10 @@ def tables(report: dict, period: Period, menu) -> list[Table]:
     ])
     languages = sorted({*calls["by_language"], *texts["by_language"]})
     columns = ["Day", *(f"Calls ({lang})" for lang in languages), *(f"Texts ({lang})" for lang in languages),
-               "Texts (no language: HELP, STOP, START)"]
+               "Texts (no language)"]
     per_day = Table("per-day", "Calls and texts per day, by language", columns, chart="line",
-                    note="A text is in no language when it is a keyword the line answers in every "
-                         "language (HELP, STOP, START).")
+                    note="A text has no language when it opts out or in again (STOP, START), or is a "
+                         "HELP that Twilio answered itself.")
     for day in period.days:
         part = report["days"].get(day.isoformat())
         if part is None:

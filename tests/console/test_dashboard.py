@@ -72,13 +72,12 @@ def test_the_counts_are_those_of_the_calls_and_texts_made(used):
     assert tables["table-topics"]["Dorsal rhizotomy"] == ["1", "0", "0"]
     assert tables["table-topics"]["The main menu"][0] == "4"
     assert columns["table-per-day"] == ["Day", "Calls (en-US)", "Calls (es-US)", "Texts (en-US)",
-                                        "Texts (es-US)", "Texts (no language: HELP, STOP, START)"]
+                                        "Texts (es-US)", "Texts (no language)"]
     per_day = tables["table-per-day"]
     assert list(per_day) == [(TODAY - timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
-    # Four English calls; four English texts, one Spanish, and HELP, STOP and START in no language...
-    # less one: the START after STOP is answered in the language of the conversation.
-    today = [int(n) for n in per_day[TODAY.isoformat()]]
-    assert today[:4] == [4, 0, 4, 1] and sum(today[2:]) == 7
+    # Four English calls; four English texts (pump, menu, xyzzy plugh, HELP), one Spanish, and STOP
+    # and START in no language (an opt-out is no conversation's).
+    assert per_day[TODAY.isoformat()] == ["4", "0", "4", "1", "2"]
     assert all(cells == ["0"] * 5 for day, cells in per_day.items() if day != TODAY.isoformat())
     assert f"From {(TODAY - timedelta(days=6)).isoformat()} to {TODAY.isoformat()} (7 UTC days)" in html
     assert "UTC" in html and 'id="dashboard-data"' in html
