@@ -6,7 +6,9 @@ usage_report.py makes them; rolls them up as a running line would at 01:00 UTC o
 day but yesterday and today in the daily totals, those two read raw); then times the whole signed-in
 GET /console/dashboard through Flask's test client for the last 7 days, 30 days and a 365-day custom
 range: the median and 95th percentile of RUNS requests each, after one cold request. Each page's call
-count is checked against a COUNT(*) of the raw events. The PostgreSQL database is dropped at the end.
+count is checked against a COUNT(*) of the raw events. The PostgreSQL database is dropped at the end
+unless named with --postgres-database; --sqlite FILE and --postgres-database NAME reuse the events of
+an earlier run.
 """
 
 from __future__ import annotations
@@ -38,12 +40,22 @@ from ivr.storage.tables import events  # noqa: E402
 from ivr.usage_report import maintain  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
+# Fixed, so a database filled by an earlier run (--sqlite FILE, --postgres-database NAME) opens again;
+# a benchmark's throwaway database, never a line's.
+KEY = "bench-dashboard-Qm9yZ2V0LW1lLW5vdC10aGlzLWlzLWEtYmVuY2htYXJr"
 
 
 def fill(url: str, n: int) -> tuple[str, str]:
-    """Migrate the database at `url`, add `n` generated events; their first and last days."""
+    """Migrate the database at `url`, add `n` generated events; their first and last days. A database
+    that already holds events (an earlier run's) is used as it is."""
     upgrade(url)
     engine = make_engine(url)
+    with engine.begin() as connection:
+        first, last = connection.execute(text("SELECT MIN(day), MAX(day) FROM events")).one()
+    if last is not None:
+        print(f"  reusing its events, {first} to {last}")
+        engine.dispose()
+        return first, last
     started = time.perf_counter()
     batch = []
     for row in generate(n):
@@ -85,7 +97,8 @@ def signed_in_client(env: dict[str, str], now: float):
     app = create_app(env)
     state = app.extensions[EXTENSION]
     state.clock = lambda: now  # the console's today is the data's last day
-    state.accounts.add_user("bench", "viewer", passwords.hash_password(PASSWORD), now)
+    if state.accounts.find_user("bench") is None:
+        state.accounts.add_user("bench", "viewer", passwords.hash_password(PASSWORD), now)
     client = app.test_client()
     page = client.get("/console/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
@@ -133,34 +146,42 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="timed requests per period")
     parser.add_argument("--postgres", default=os.environ.get("IVR_TEST_POSTGRES_URL", ""),
                         help="a PostgreSQL server URL (a superuser's: a new database is made on it)")
+    parser.add_argument("--sqlite", type=Path, help="the SQLite file to fill (or reuse); a new one if unset")
+    parser.add_argument("--postgres-database", help="a database on that server to fill (or reuse) and keep; "
+                                                    "by default a new one, dropped at the end")
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="ivr-bench-dashboard-"))
-    base = {"IVR_SECRET_KEY": secrets.token_urlsafe(48), "TWILIO_AUTH_TOKEN": "t" * 32,
+    sqlite_file = args.sqlite or folder / "line.sqlite3"
+    base = {"IVR_SECRET_KEY": KEY, "TWILIO_AUTH_TOKEN": "t" * 32,
             "TWILIO_ACCOUNT_SID": "AC" + "5" * 32, "IVR_MENUS_FILE": str(REPO / "menus.yaml"),
-            "IVR_DATABASE": str(folder / "line.sqlite3"), "DATABASE_URL": "", "IVR_CONSOLE": "1",
+            "IVR_DATABASE": str(sqlite_file), "DATABASE_URL": "", "IVR_CONSOLE": "1",
             "IVR_LOG_LEVEL": "WARNING"}
     results = []
     print("SQLite:")
-    url = f"sqlite:///{folder / 'line.sqlite3'}"
+    url = f"sqlite:///{sqlite_file}"
     _, last = fill(url, args.events)
     results += time_pages("SQLite", base, url, last, args.runs)
     if args.postgres and not args.sqlite_only:
         from ivr.storage import database_url
 
         server = make_url(database_url(args.postgres, ""))
-        name = "ivr_bench_dashboard_" + secrets.token_hex(4)
+        name = args.postgres_database or "ivr_bench_dashboard_" + secrets.token_hex(4)
         admin = create_engine(server, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                        {"n": name}).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
         try:
             pg = server.set(database=name).render_as_string(hide_password=False)
             print(f"PostgreSQL ({name}):")
             _, last = fill(pg, args.events)
             results += time_pages("PostgreSQL", {**base, "DATABASE_URL": pg}, pg, last, args.runs)
         finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            if not args.postgres_database:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     print(f"\n| database | period | calls shown | cold | median | p95 (of {args.runs}) |")
     print("| --- | --- | --- | --- | --- | --- |")
