@@ -86,7 +86,11 @@ def _raw(connection: Connection, where: str, params: dict, scoped: bool = True) 
     # The drop-off: the last node entered in each call that was not transferred (the newest
     # node_entered row of each call, through the events_by_call index), counted on that row's day,
     # whatever the period asked: a call that crosses midnight counts once, on the day it last moved.
-    calls = (f" AND subject IN (SELECT subject FROM events WHERE kind = 'node_entered' AND "
+    # Only SQLite reads this list (PostgreSQL's scoped query below has its own). "+kind" keeps its
+    # planner off the kind prefix of events_by_call, a scan of every node entered in the whole table
+    # (a database never ANALYZEd has no statistics to say so), and on the day index instead: the
+    # events of the period's days alone. Two raw days of a busy line: 150 ms down to 15 ms.
+    calls = (f" AND subject IN (SELECT subject FROM events WHERE +kind = 'node_entered' AND "
              f"{where.format(day='day')})"
              if scoped else "")
     if connection.dialect.name == "postgresql" and scoped:
