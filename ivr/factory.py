@@ -7,7 +7,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from flask.sessions import SecureCookieSessionInterface, SessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -114,7 +114,12 @@ def _public_root(app: Flask) -> str:
 
 def _limit_form() -> None:
     """Refuse a form with too many parameters before werkzeug parses it (its own limit on
-    parts applies to multipart forms only; Twilio posts url-encoded ones)."""
+    parts applies to multipart forms only; Twilio posts url-encoded ones). A few console pages
+    (config IVR_LARGER_BODIES: path prefix -> bytes) take more than a webhook's 16 KiB."""
+    for prefix, limit in current_app.config["IVR_LARGER_BODIES"].items():
+        if request.path.startswith(prefix):
+            request.max_content_length = request.max_form_memory_size = limit
+            break
     if request.mimetype == "application/x-www-form-urlencoded":
         body = request.get_data(cache=True)  # at most MAX_CONTENT_LENGTH; parsed from this copy
         if body.count(b"&") >= MAX_FORM_PARAMETERS:
@@ -192,6 +197,7 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
         SECRET_KEY=settings.cookie_key,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         MAX_FORM_PARTS=MAX_FORM_PARAMETERS,
+        IVR_LARGER_BODIES={},
         SESSION_COOKIE_NAME="ivr_sms",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -21,8 +21,9 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask) -> None:
     """Add the console to the line's app: its blueprint, Flask-Login, CSRF and headers."""
+    from ..review.draft import MAX_DRAFT_BYTES
     from ..storage.accounts import Accounts
-    from . import dashboard, simulator, status  # noqa: F401  (their pages join the blueprint)
+    from . import dashboard, editor, simulator, status  # noqa: F401  (their pages join the blueprint)
     from .auth import EXTENSION, Console, login_manager
     from .views import bp, csrf
 
@@ -38,6 +39,8 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=None,  # a token lasts as long as its session
     )
+    # A draft of menus.yaml is posted whole (form-encoded, so up to three bytes a character).
+    app.config["IVR_LARGER_BODIES"]["/console/editor"] = 3 * MAX_DRAFT_BYTES + 16 * 1024
     csrf.init_app(app)
     login_manager.init_app(app)
 
