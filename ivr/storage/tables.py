@@ -123,6 +123,10 @@ menu_versions = Table("menu_versions", metadata,
                       Column("published_by", Text),
                       Column("note", Text, nullable=False, server_default=""),
                       Column("base_id", Integer, ForeignKey("menu_versions.id")),
+                      # Everyone who saved a draft (usernames, comma-separated; they hold no commas):
+                      # none of them may approve it. updated: when it was last saved.
+                      Column("authors", Text, nullable=False, server_default=""),
+                      Column("updated", Float),
                       Index("menu_versions_by_sha256", "sha256"),
                       # The line's one published version, found by the cheap query every worker
                       # makes every IVR_RELOAD_SECONDS; a second published row is refused.

@@ -33,6 +33,15 @@ class VersionError(ValueError):
     """A version change that cannot be made (the message says why, for staff)."""
 
 
+class StaleDraft(VersionError):
+    """A save on a draft someone else saved since it was opened; `saved` is the draft as it is now."""
+
+    def __init__(self, saved: MenuVersion):
+        self.saved = saved
+        super().__init__(f"{saved.created_by if not saved.author_names else saved.author_names[-1]} "
+                         f"saved version {saved.id} after you opened it")
+
+
 @dataclass(frozen=True)
 class VersionInfo:
     """One version without its text (what `ivr versions` lists)."""
@@ -49,6 +58,12 @@ class VersionInfo:
     published_by: str | None
     note: str
     base_id: int | None
+    authors: str  # everyone who saved it, comma-separated
+    updated: float | None  # when it was last saved
+
+    @property
+    def author_names(self) -> tuple[str, ...]:
+        return tuple(name for name in self.authors.split(",") if name)
 
 
 @dataclass(frozen=True)
@@ -174,6 +189,112 @@ class Versions:
         return self._run("publish a menu version in", publish_new, True)
 
 
+class Drafts:
+    """The console's way through the versions: drafts saved, approved by a clinician, published,
+    and earlier versions brought back. Each change is one transaction under the versions lock, with
+    its audit entry in the same transaction (who, when, the sha256)."""
+
+    def __init__(self, versions: Versions):
+        self.versions = versions
+
+    def _change(self, what: str, change):
+        def run(connection: Connection):
+            self.versions._lock(connection)
+            return change(connection)
+
+        return self.versions._run(what, run, True)
+
+    def start(self, data: bytes, *, by: str, now: float, base_id: int | None, note: str = "") -> MenuVersion:
+        """A new draft (from the version `base_id`, or from nothing)."""
+        def start(connection: Connection) -> MenuVersion:
+            draft = _add(connection, data, "console", by, now, note, base_id, "draft")
+            _audit(connection, now, by, "draft saved", draft.id,
+                   f"sha256 {draft.sha256}, new, from version {base_id}" if base_id else
+                   f"sha256 {draft.sha256}, new")
+            return draft
+
+        return self._change("save a draft in", start)
+
+    def save(self, number: int, data: bytes, *, by: str, now: float, expected_sha256: str,
+             note: str | None = None) -> MenuVersion:
+        """Save `data` over draft `number`, which must still hold `expected_sha256` (what the editor
+        opened): StaleDraft otherwise. A saved change undoes an approval."""
+        def save(connection: Connection) -> MenuVersion:
+            draft = _row(connection, number)
+            if draft.state not in ("draft", "approved"):
+                raise VersionError(f"version {number} is {draft.state}: it cannot change. Start a new "
+                                   "draft from it instead.")
+            if draft.sha256 != expected_sha256:
+                raise StaleDraft(draft)
+            sha = sha256_of(data)
+            if sha == draft.sha256 and (note is None or note == draft.note):
+                return draft
+            authors = draft.author_names if by in draft.author_names else (*draft.author_names, by)
+            yaml = yaml_text(data)
+            if "\x00" in yaml:
+                raise VersionError("the menu file holds a NUL character")
+            connection.execute(update(menu_versions).where(menu_versions.c.id == number).values(
+                yaml=yaml, sha256=sha, updated=now, authors=",".join(authors), state="draft",
+                approved_by=None, approved_at=None, **({"note": note} if note is not None else {})))
+            detail = f"sha256 {sha}"
+            if draft.state == "approved" and sha != draft.sha256:
+                detail += f", changed after {draft.approved_by}'s approval, which no longer holds"
+            _audit(connection, now, by, "draft saved", number, detail)
+            return _row(connection, number)
+
+        return self._change("save a draft in", save)
+
+    def approve(self, number: int, *, sha256: str, by: str, now: float, own_allowed: bool = False) -> MenuVersion:
+        """A clinician's sign-off on exactly the draft with `sha256` (what they reviewed). The caller
+        has checked the role, that the draft loads and that the walk passes."""
+        def approve(connection: Connection) -> MenuVersion:
+            draft = _row(connection, number)
+            if draft.state != "draft":
+                raise VersionError(f"version {number} is {draft.state}, not a draft waiting for approval")
+            if draft.sha256 != sha256:
+                raise VersionError(f"version {number} changed after you reviewed it: review it again")
+            if by in draft.author_names and not own_allowed:
+                raise VersionError("a draft is approved by a clinician who did not write any of it")
+            connection.execute(update(menu_versions).where(menu_versions.c.id == number).values(
+                state="approved", approved_by=by, approved_at=now))
+            _audit(connection, now, by, "menu approved", number,
+                   f"sha256 {sha256}" + (", by one of its authors (IVR_SELF_APPROVAL)" if by in
+                                         draft.author_names else ""))
+            return _row(connection, number)
+
+        return self._change("approve a draft in", approve)
+
+    def publish(self, number: int, *, sha256: str, by: str, now: float) -> MenuVersion:
+        """Serve approved version `number`, which must still hold `sha256`."""
+        def publish(connection: Connection) -> MenuVersion:
+            version = _row(connection, number)
+            if version.state != "approved":
+                raise VersionError(f"version {number} is {version.state}: only an approved version can "
+                                   "be published")
+            if version.sha256 != sha256:
+                raise VersionError(f"version {number} is not the one you were shown: look again")
+            return _publish(connection, number, by, now)
+
+        return self._change("publish a menu version in", publish)
+
+    def roll_back(self, number: int, *, by: str, now: float, why: str) -> MenuVersion:
+        """Serve an earlier published version again (it was approved, or deployed, when first served)."""
+        def roll_back(connection: Connection) -> MenuVersion:
+            version = _row(connection, number)
+            if version.state == "published":
+                raise VersionError(f"version {number} is the one being served")
+            if version.published_at is None:
+                raise VersionError(f"version {number} was never published: approve and publish it instead")
+            return _publish(connection, number, by, now, "menu rolled back", why)
+
+        return self._change("bring back a menu version in", roll_back)
+
+    def exported(self, number: int, sha256: str, *, by: str, now: float) -> None:
+        """Note in the audit log that `by` downloaded version `number`."""
+        self._change("write the audit log in",
+                     lambda connection: _audit(connection, now, by, "menu exported", number, f"sha256 {sha256}"))
+
+
 def _add(connection: Connection, data: bytes, source: str, by: str, now: float, note: str,
          base_id: int | None, state: str) -> MenuVersion:
     if source not in SOURCES:
@@ -183,12 +304,13 @@ def _add(connection: Connection, data: bytes, source: str, by: str, now: float, 
         raise VersionError("the menu file holds a NUL character")
     result = connection.execute(menu_versions.insert().values(
         yaml=yaml, sha256=sha256_of(data), created=now, created_by=by, source=source, state=state,
-        note=note, base_id=base_id).returning(menu_versions.c.id))
+        note=note, base_id=base_id, authors=by, updated=now).returning(menu_versions.c.id))
     number = result.scalar_one()
     return _version(connection.execute(select(menu_versions).where(menu_versions.c.id == number)).first())
 
 
-def _publish(connection: Connection, number: int, by: str, now: float) -> MenuVersion:
+def _publish(connection: Connection, number: int, by: str, now: float, action: str = "menu published",
+             why: str = "") -> MenuVersion:
     # Retire first: the unique index allows one published row at a time.
     connection.execute(update(menu_versions).where(menu_versions.c.state == "published",
                                                    menu_versions.c.id != number)
@@ -196,11 +318,22 @@ def _publish(connection: Connection, number: int, by: str, now: float) -> MenuVe
     connection.execute(update(menu_versions).where(menu_versions.c.id == number)
                        .values(state="published", published_at=now, published_by=by))
     version = _version(connection.execute(select(menu_versions).where(menu_versions.c.id == number)).first())
-    detail = f"sha256 {version.sha256[:12]}, {_FROM[version.source]}"
-    if version.note:
-        detail += f": {version.note}"
-    connection.execute(audit.insert().values(at=now, actor=by, action="menu published",
+    detail = f"sha256 {version.sha256}, {_FROM[version.source]}"
+    if why or version.note:
+        detail += f": {why or version.note}"
+    _audit(connection, now, by, action, number, detail)
+    return version
+
+
+def _audit(connection: Connection, now: float, by: str, action: str, number: int, detail: str) -> None:
+    connection.execute(audit.insert().values(at=now, actor=by, action=action,
                                              subject=f"version {number}", detail=detail[:500]))
+
+
+def _row(connection: Connection, number: int) -> MenuVersion:
+    version = _version(connection.execute(select(menu_versions).where(menu_versions.c.id == number)).first())
+    if version is None:
+        raise VersionError(f"there is no menu version {number}")
     return version
 
 

@@ -63,9 +63,9 @@ def test_publish_list_and_export(env, tmp_path, capsysbinary):
     finally:
         close()
     assert log == [("(cli)", "menu published", "version 2",
-                    f"sha256 {sha[:12]}, from the command line: shorter casting"),
+                    f"sha256 {sha}, from the command line: shorter casting"),
                    ("(cli)", "menu published", "version 1",
-                    f"sha256 {hashlib.sha256(MENUS.read_bytes()).hexdigest()[:12]}, from the command "
+                    f"sha256 {hashlib.sha256(MENUS.read_bytes()).hexdigest()}, from the command "
                     "line: as deployed")]
 
 

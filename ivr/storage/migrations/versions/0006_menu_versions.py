@@ -29,7 +29,9 @@ def upgrade() -> None:
                     sa.Column("published_at", sa.Float),
                     sa.Column("published_by", sa.Text),
                     sa.Column("note", sa.Text, nullable=False, server_default=""),
-                    sa.Column("base_id", sa.Integer, sa.ForeignKey("menu_versions.id")))
+                    sa.Column("base_id", sa.Integer, sa.ForeignKey("menu_versions.id")),
+                    sa.Column("authors", sa.Text, nullable=False, server_default=""),
+                    sa.Column("updated", sa.Float))
     op.create_index("menu_versions_by_sha256", "menu_versions", ["sha256"])
     op.create_index("menu_versions_one_published", "menu_versions", ["state"], unique=True,
                     sqlite_where=sa.text("state = 'published'"),
