@@ -244,7 +244,8 @@ class Drafts:
 
         return self._change("save a draft in", save)
 
-    def approve(self, number: int, *, sha256: str, by: str, now: float, own_allowed: bool = False) -> MenuVersion:
+    def approve(self, number: int, *, sha256: str, by: str, now: float,
+                own_allowed: bool = False) -> MenuVersion:
         """A clinician's sign-off on exactly the draft with `sha256` (what they reviewed). The caller
         has checked the role, that the draft loads and that the walk passes."""
         def approve(connection: Connection) -> MenuVersion:
@@ -291,8 +292,8 @@ class Drafts:
 
     def exported(self, number: int, sha256: str, *, by: str, now: float) -> None:
         """Note in the audit log that `by` downloaded version `number`."""
-        self._change("write the audit log in",
-                     lambda connection: _audit(connection, now, by, "menu exported", number, f"sha256 {sha256}"))
+        self._change("write the audit log in", lambda connection: _audit(
+            connection, now, by, "menu exported", number, f"sha256 {sha256}"))
 
 
 def _add(connection: Connection, data: bytes, source: str, by: str, now: float, note: str,
