@@ -105,6 +105,9 @@ SETTINGS = (
             "How long a console session may sit unused before the staff member must sign in again."),
     Setting("IVR_CONSOLE_SESSION_HOURS", "12",
             "The longest a console session lasts from sign-in, used or not."),
+    Setting("IVR_SELF_APPROVAL", "0",
+            "1 lets a clinician approve a menu draft they wrote themselves, for a clinic with one "
+            "clinician; off, another clinician must. While on, every console page says so."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -150,6 +153,7 @@ class Settings:
     console_key: bytes = b""  # signs the console's cookie and CSRF tokens, never the texting cookie
     console_idle_minutes: int = 30
     console_session_hours: int = 12
+    self_approval: bool = False  # IVR_SELF_APPROVAL: a clinician may approve their own draft
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -231,6 +235,7 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         console_key=derive_key(secret, CONSOLE_KEY_LABEL),
         console_idle_minutes=int(_number(values, "IVR_CONSOLE_IDLE_MINUTES", int, 1, 24 * 60)),
         console_session_hours=int(_number(values, "IVR_CONSOLE_SESSION_HOURS", int, 1, 24 * 30)),
+        self_approval=values["IVR_SELF_APPROVAL"].lower() in _TRUE,
     )
 
 

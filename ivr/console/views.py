@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -37,7 +37,8 @@ def _when(seconds: float | None) -> str:
 
 @bp.app_context_processor
 def _layout():
-    return {"button_form": ButtonForm, "role_descriptions": DESCRIPTIONS}
+    return {"button_form": ButtonForm, "role_descriptions": DESCRIPTIONS,
+            "self_approval_on": current_app.extensions["ivr"].settings.self_approval}
 
 
 def _safe_next(target: str | None) -> str:
