@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from ..line import current_line
 from ..menufile.yaml_strict import MenuFileError
-from ..review.changes import changes, walk_all, walk_blocks
+from ..review.changes import changed_script, changes, walk_all, walk_blocks
 from ..review.draft import check_draft
 from ..storage.versions import Drafts, MenuVersion, VersionError
 from .auth import console, role_required
@@ -45,13 +45,14 @@ def review(version: MenuVersion) -> dict:
     """What a reviewer sees of `version`: its problems, the diff against the live menu in every
     language, the walk of every path, and whether (and why not) a clinician may approve it now."""
     check = check_draft(version.yaml, source_name(version.id))
-    found = {"check": check, "changes": None, "walks": None, "blocked": None}
+    found = {"check": check, "changes": None, "walks": None, "blocked": None, "script": None}
     if not check.loads:
         found["blocked"] = "it has errors (listed below); edit it, then ask again"
         return found
     menu = menu_of(version)
     live = current_line().menu
     found["changes"] = changes(live, menu)
+    found["script"] = changed_script(live, menu)
     if version.state in ("draft", "approved"):
         found["walks"] = walk_all(menu)
         if walk_blocks(found["walks"]):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..model.menu import Menu
 from ..model.problem import Problem
 from .diff import describe_changes
+from .script import Section, script_sections
 from .walk import walk
 
 
@@ -58,3 +59,14 @@ def walk_all(menu: Menu) -> list[WalkResult]:
 def walk_blocks(results: list[WalkResult]) -> bool:
     """Whether the walk found anything, which must be fixed before a clinician may approve."""
     return any(result.problems for result in results)
+
+
+def changed_script(old: Menu, new: Menu) -> list[tuple[Menu, list[Section]]]:
+    """The clinician script of what changed: in each language of `new`, the sections (a node, the
+    start of a call, the line's own phrases) that read differently from `old`'s."""
+    found = []
+    for one in (new, *new.translations.values()):
+        before = old if one.language == old.language else old.translations.get(one.language)
+        known = {section.key: section for section in script_sections(before)} if before else {}
+        found.append((one, [s for s in script_sections(one) if known.get(s.key) != s]))
+    return found

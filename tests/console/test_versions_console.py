@@ -67,6 +67,8 @@ def test_draft_sign_off_publish_and_the_next_text_hears_it(app):
     page = claire.get("/console/versions/2").get_data(as_text=True)
     assert "Casting, as the clinic now says," in page and "es-US" in page  # the diff, every language
     assert "The walk of every path" in page and "Approve version 2" in page
+    script = page[page.index("The clinician script of what changed"):page.index("The walk of every path")]
+    assert "Casting, as the clinic now says," in script and "In es-US: nothing reads differently" in script
     # Eddie wrote it: he is no clinician, and a clinician who wrote it could not approve it either.
     assert post(eddie, "/console/versions/2/approve", sha256=draft.sha256).status_code == 403
     assert post(claire, "/console/versions/2/approve", sha256=draft.sha256).status_code == 303
