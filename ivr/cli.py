@@ -301,11 +301,19 @@ def _when(seconds: float) -> str:
 
 
 def _export(args) -> int:
+    import time
+
+    from .storage.versions import CLI_ACTOR, Drafts
+
     def find(versions):
         if args.version is not None:
-            return versions.get(args.version)
-        newest = versions.newest_published()
-        return None if newest is None else versions.get(newest.id)
+            version = versions.get(args.version)
+        else:
+            newest = versions.newest_published()
+            version = None if newest is None else versions.get(newest.id)
+        if version is not None:  # every export is in the audit log, as in the console
+            Drafts(versions).exported(version.id, version.sha256, by=CLI_ACTOR, now=time.time())
+        return version
 
     version = _with_versions(find)
     if version is None:

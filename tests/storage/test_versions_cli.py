@@ -62,6 +62,11 @@ def test_publish_list_and_export(env, tmp_path, capsysbinary):
         log = [(e.actor, e.action, e.subject, e.detail) for e in accounts.audit_log()]
     finally:
         close()
+    first = hashlib.sha256(MENUS.read_bytes()).hexdigest()
+    exported = [entry for entry in log if entry[1] == "menu exported"]
+    assert exported == [("(cli)", "menu exported", "version 1", f"sha256 {first}"),
+                        ("(cli)", "menu exported", "version 2", f"sha256 {sha}")]
+    log = [entry for entry in log if entry[1] != "menu exported"]
     assert log == [("(cli)", "menu published", "version 2",
                     f"sha256 {sha}, from the command line: shorter casting"),
                    ("(cli)", "menu published", "version 1",
