@@ -134,11 +134,14 @@ class PhoneCall:
     turns: list[PhoneTurn] = field(default_factory=list)
     state: str = "listening"  # listening, dialling or ended
     language: str = ""
+    stopped_at: int | None = None  # a partial replay: the index of the first input this call could not take
 
 
-def call(menu: Menu, moment: datetime, steps: list[str]) -> PhoneCall:
+def call(menu: Menu, moment: datetime, steps: list[str], partial: bool = False) -> PhoneCall:
     """Replay a call at `moment` through `steps`: "key:1", "say:pump", "wait", "transfer:busy",
-    "hangup". Raises SimulationError for an input the call cannot take at that point."""
+    "hangup". Raises SimulationError for an input the call cannot take at that point; with
+    `partial`, stops there instead (`stopped_at`), as the compared call does where it has gone
+    another way."""
     if len(steps) > MAX_STEPS or _carried(steps) > CARRIED_BYTES:
         raise SimulationError(f"The simulator keeps calls to {MAX_STEPS} short steps: start a new call.")
     conversation, texting = conversation_at(moment)
@@ -146,49 +149,67 @@ def call(menu: Menu, moment: datetime, steps: list[str]) -> PhoneCall:
     step = conversation.start(menu, state)
     result = PhoneCall()
     result.turns.append(_phone_turn(step, "", texting, None))
-    for entry in steps:
-        kind, _, value = entry.partition(":")
-        state = state.after(step)
-        turn, gather = step.turn, step.turn.gather
-        if turn.hangup or result.state == "ended":
-            raise SimulationError("The call has ended: press Call to make another.")
-        if kind == "hangup":
-            conversation.ended(state, "completed", None)
-            result.turns.append(PhoneTurn("You hung up.", (), step.menu.language, None, ("The call ends.",)))
-            result.state = "ended"
-            result.steps.append("hangup")
-            continue
-        if turn.dial:
-            if kind != "transfer" or value not in TRANSFER_OUTCOMES:
-                raise SimulationError("The line is putting the call through: choose what the scheduling "
-                                      "line does (answered, busy, no answer or failed), or hang up.")
-            after = conversation.transfer_ended(menu, state, TRANSFER_OUTCOMES[value])
-            did = f"The scheduling line: {OUTCOME_LABELS[value].lower()}."
-        elif kind == "key" and value in KEYS:
-            after = conversation.key(menu, state, gather.node, value)
-            did = f"You pressed {KEY_NAMES.get(value, value)}."
-        elif kind == "say" and value.strip():
-            words = value.strip()[:MAX_SPEECH]
-            after = conversation.speech(menu, state, gather.node, words, None)
-            did = f"You said “{words}”."
-        elif kind == "say":
-            raise SimulationError("Type what the caller says in the Say box, then press Say.")
-        elif kind == "wait":
-            after = conversation.silence(menu, state, gather.node)
-            did = f"You pressed nothing for {step.menu.key_timeout} seconds."
-        elif kind == "transfer":
-            raise SimulationError("The line is not putting the call through now: press a key, say "
-                                  "something, wait or hang up.")
-        else:
-            raise SimulationError("That input is not one this page makes: press a key, say something, "
-                                  "wait, or hang up.")
-        result.turns.append(_phone_turn(after, did, texting, step))
-        result.steps.append(entry if kind != "say" else f"say:{words}")
-        step = after
+    for index, entry in enumerate(steps):
+        try:
+            kind, _, value = entry.partition(":")
+            state = state.after(step)
+            turn, gather = step.turn, step.turn.gather
+            if turn.hangup or result.state == "ended":
+                raise SimulationError("The call has ended: press Call to make another.")
+            if kind == "hangup":
+                conversation.ended(state, "completed", None)
+                result.turns.append(PhoneTurn("You hung up.", (), step.menu.language, None,
+                                              ("The call ends.",)))
+                result.state = "ended"
+                result.steps.append("hangup")
+                continue
+            if turn.dial:
+                if kind != "transfer" or value not in TRANSFER_OUTCOMES:
+                    raise SimulationError("The line is putting the call through: choose what the scheduling "
+                                          "line does (answered, busy, no answer or failed), or hang up.")
+                after = conversation.transfer_ended(menu, state, TRANSFER_OUTCOMES[value])
+                did = f"The scheduling line: {OUTCOME_LABELS[value].lower()}."
+            elif kind == "key" and value in KEYS:
+                after = conversation.key(menu, state, gather.node, value)
+                did = f"You pressed {KEY_NAMES.get(value, value)}."
+            elif kind == "say" and value.strip():
+                words = value.strip()[:MAX_SPEECH]
+                after = conversation.speech(menu, state, gather.node, words, None)
+                did = f"You said “{words}”."
+            elif kind == "say":
+                raise SimulationError("Type what the caller says in the Say box, then press Say.")
+            elif kind == "wait":
+                after = conversation.silence(menu, state, gather.node)
+                did = f"You pressed nothing for {step.menu.key_timeout} seconds."
+            elif kind == "transfer":
+                raise SimulationError("The line is not putting the call through now: press a key, say "
+                                      "something, wait or hang up.")
+            else:
+                raise SimulationError("That input is not one this page makes: press a key, say something, "
+                                      "wait, or hang up.")
+            result.turns.append(_phone_turn(after, did, texting, step))
+            result.steps.append(entry if kind != "say" else f"say:{words}")
+            step = after
+        except SimulationError:
+            if not partial:
+                raise
+            result.stopped_at = index  # the state below is the call's when it could not go on
+            break
     if result.state != "ended":
         result.state = "ended" if step.turn.hangup else "dialling" if step.turn.dial else "listening"
     result.language = step.menu.language
     return result
+
+
+def stop_reason(call: PhoneCall) -> str:
+    """Why a partly replayed call took no more of the inputs, in the staff's words."""
+    if call.state == "ended":
+        return "This call had ended, so the inputs after it are not replayed here."
+    if call.state == "dialling":
+        return ("This call was being put through to the scheduling line, so it could not take that "
+                "input: it and the inputs after it are not replayed here.")
+    return ("This call was not being put through, so it could not take the scheduling line's answer: "
+            "it and the inputs after it are not replayed here.")
 
 
 def _phone_turn(step: CallStep, did: str, texting: PretendTexting, before: CallStep | None) -> PhoneTurn:

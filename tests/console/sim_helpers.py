@@ -35,7 +35,8 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": attrs.get("action"), "fields": [], "buttons": []})
+            self.forms.append({"action": attrs.get("action"), "method": attrs.get("method", "get"),
+                               "fields": [], "buttons": []})
         elif self.forms and tag == "input" and attrs.get("type") == "hidden":
             self.forms[-1]["fields"].append((attrs["name"], attrs.get("value", "")))
         elif self.forms and tag == "button" and attrs.get("type", "submit") == "submit":
@@ -49,14 +50,15 @@ def forms(page: str) -> list[dict]:
 
 
 def buttons(page: str) -> list[tuple]:
-    return [button for form in forms(page) for button in form["buttons"]]
+    """The buttons of the page's posted forms (not of the menu switch, which is a GET form)."""
+    return [button for form in forms(page) if form["method"] == "post" for button in form["buttons"]]
 
 
 def submit(client, page: str, name: str | None, value: str | None = None, **extra: str):
     """Press the submit button `name`=`value` of `page` (as a browser would: the form's hidden
     fields, the button's own name and value, and `extra` typed into the form's boxes)."""
     for form in forms(page):
-        if form["action"] == "/console/sign-out":
+        if form["action"] == "/console/sign-out" or form["method"] != "post":
             continue
         for button_name, button_value, _ in form["buttons"]:
             if button_name == name and (value is None or button_value == value):
