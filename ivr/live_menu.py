@@ -155,7 +155,8 @@ class LiveMenu:
             if self._pending is not None:
                 self._record_file(*self._pending, starting)
             newest = self.versions.newest_published()
-            if newest is not None and newest.id != self._loaded.version:
+            # With a version that failed here, a rollback to the one served clears the error.
+            if newest is not None and (newest.id != self._loaded.version or self._failed is not None):
                 self._serve(newest)
         except StoreError as exc:
             if self._check_error is None:
@@ -211,10 +212,28 @@ class LiveMenu:
             self._loaded = self._load(version.data, f"menu version {version.id}", version=version.id)
             self._version_error, self._failed = None, None
         except MenuFileError as exc:
+            self._fall_back(newest)  # before _failed is set: a database error there is tried again
             self._failed = newest
             self._version_error = (f"menu version {newest.id} is published but cannot be loaded here; "
-                                   f"still serving {loaded.source}:\n{exc}")
+                                   f"still serving {self._loaded.source}:\n{exc}")
             log.error("%s", self._version_error)
+
+    def _fall_back(self, failed: Published) -> None:
+        """Serve the version published most recently before `failed` that loads here. A worker that
+        had no request while that one was published would otherwise go on with an older one, which
+        staff had replaced, while the other workers serve the right one."""
+        for earlier in self.versions.served_before(failed.id):
+            if earlier.sha256 == self._loaded.sha256:  # served already (perhaps under another number)
+                self._loaded = replace(self._loaded, version=earlier.id, source=f"menu version {earlier.id}")
+                return
+            version = self.versions.get(earlier.id)
+            if version is None:
+                continue
+            try:
+                self._loaded = self._load(version.data, f"menu version {version.id}", version=version.id)
+                return
+            except MenuFileError:
+                continue  # published by a newer line too: look further back
 
     def _catch_up_with_last_good(self, newer_only: bool = False) -> None:
         # Another worker may have served a newer good version than this one started with.

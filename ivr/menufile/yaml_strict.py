@@ -76,10 +76,13 @@ _NULLS = {"", "~", "null"}
 # Characters no voice can read and no phone can show. YAML also counts U+0085, U+2028 and U+2029 as
 # line breaks where editors do not, which would put every later line number off by one.
 # Zero-width spaces, joiners, soft hyphens and the like come with text pasted from word processors.
+# U+FFFD is what every layer (the browser's form, werkzeug, a decoder told to "replace") puts where a
+# byte was not UTF-8: the letter that was there is lost, and the voice would read the mark.
 INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u180e\u200b-\u200f\u2028-\u202e"
-                       "\u2060-\u2064\ufeff\ud800-\udfff\ufffe\uffff]")
+                       "\u2060-\u2064\ufeff\ud800-\udfff\ufffd-\uffff]")
 _INVISIBLE_NAMES = {"\u200b": "a zero-width space", "\xad": "a soft hyphen", "\ufeff": "a zero-width space",
-                    "\u2028": "a line separator", "\u2029": "a paragraph separator"}
+                    "\u2028": "a line separator", "\u2029": "a paragraph separator",
+                    "\ufffd": "the mark of a letter lost from text that was not UTF-8"}
 
 
 def invisible_described(char: str) -> str:
@@ -190,6 +193,12 @@ def _invisible_characters(text: str, filename: str) -> list[Problem]:
         for found in INVISIBLE.finditer(line):
             before = line[max(0, found.start() - 20):found.start()].lstrip()
             where = f" after '{before}'" if before.strip() else " at the start of the line"
+            if found.group() == "\ufffd":
+                problems.append(Problem(filename, number, found.start() + 1,
+                                        f"{invisible_described(found.group())} stands{where}",
+                                        "type the letter that was there again (it was lost when the text "
+                                        "was saved or copied in an encoding other than UTF-8)"))
+                continue
             problems.append(Problem(filename, number, found.start() + 1,
                                     f"{invisible_described(found.group())} is hidden{where}",
                                     "delete it (it often comes with text pasted from a word processor "
@@ -241,6 +250,27 @@ def _unclosed_quote(lines: list[str]) -> int | None:
     return None
 
 
+def _unclosed_bracket(exc: yaml.MarkedYAMLError, lines: list[str], filename: str) -> Problem | None:
+    """A '[' or '{' never closed: YAML stumbles on a later line, outside the list (at the next key, or
+    the end), where nothing is wrong; the mistake is on the line that opens it."""
+    context = exc.context or ""
+    if not context.startswith(("while parsing a flow sequence", "while parsing a flow mapping")):
+        return None
+    opened, stumbled = exc.context_mark, exc.problem_mark
+    if opened is None or stumbled is None or stumbled.line <= opened.line:
+        return None
+    later = lines[stumbled.line] if stumbled.line < len(lines) else ""
+    if _indent(later) > _indent(lines[opened.line]):
+        return None  # still inside a list written over several lines: the mistake is where it stumbled
+    bracket, closing = ("[", "]") if "sequence" in context else ("{", "}")
+    return _problem_at(filename, opened, f"a '{bracket}' opens here but never closes",
+                       f"add the closing '{closing}' after the last item")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, filename: str) -> Problem:
     context, problem = exc.context or "", exc.problem or ""
     # For a missing ':' or an unclosed quote, the scanner notices only lines later; where it started
@@ -253,6 +283,9 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, filename: str) -> Prob
         # YAML read on past an unclosed quote and stumbled lines later.
         return Problem(filename, unclosed + 1, 1, "a quote opens on this line but never closes",
                        "add the closing quote at the end of the text")
+    opened = _unclosed_bracket(exc, lines, filename)
+    if opened is not None:
+        return opened
     line = lines[mark.line] if mark and mark.line < len(lines) else ""
     if "\t" in line or "tab" in problem.lower():
         hint = "replace the tab characters with spaces"

@@ -48,7 +48,9 @@ class DraftCheck:
 
 def check_draft(text: str, source: str = "draft") -> DraftCheck:
     """Check `text` as the line would load it; problems name `source` as their file."""
-    data = text.encode("utf-8")
+    # A lone surrogate is how Python keeps a byte that was not UTF-8 (surrogateescape): kept as
+    # bytes, the loader reports the line that is not UTF-8 instead of the check failing.
+    data = text.encode("utf-8", "surrogatepass")
     if len(data) > MAX_DRAFT_BYTES:
         return DraftCheck([Problem(source, 1, 1, f"the draft is {len(data) // 1024} KiB, more than a menu "
                                                  f"file can be ({MAX_DRAFT_BYTES // 1024} KiB)",

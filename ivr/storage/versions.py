@@ -124,6 +124,16 @@ class Versions:
 
         return self._run("look for a published menu in", read)
 
+    def served_before(self, number: int, limit: int = 5) -> list[Published]:
+        """The `limit` versions other than `number` that were published, most recently published
+        first: what a line that cannot load version `number` goes back to."""
+        statement = (select(menu_versions.c.id, menu_versions.c.sha256)
+                     .where(menu_versions.c.published_at.is_not(None), menu_versions.c.id != number)
+                     .order_by(menu_versions.c.published_at.desc(), menu_versions.c.id.desc())
+                     .limit(limit))
+        return self._run("read the menu versions in", lambda c: [
+            Published(row.id, row.sha256) for row in c.execute(statement)])
+
     def get(self, number: int) -> MenuVersion | None:
         """Version `number` with its text, or None."""
         return self._run("read a menu version in", lambda c: _version(

@@ -11,7 +11,7 @@ from conftest import MENUS, Texter, environment
 
 from ivr import create_app
 from ivr.live_menu import LiveMenu
-from ivr.storage.versions import CLI_ACTOR, Versions, open_versions, sha256_of
+from ivr.storage.versions import CLI_ACTOR, Drafts, Versions, open_versions, sha256_of
 
 CASTING = "Casting: if used, a cast would usually be in place for one week only"
 SHORTER = MENUS.read_bytes().replace(b"Casting: if used,", b"Casting, version two,")
@@ -202,3 +202,26 @@ def test_a_worker_forked_later_serves_the_newest_version_on_its_first_request(tm
     recycled = copy.copy(master)  # still holds the start-up version
     assert recycled.menu.nodes["casting"].text.startswith("Casting, version two,")
     assert recycled.status().version == 2
+
+
+def test_a_worker_behind_falls_back_to_the_version_published_before_the_one_it_cannot_load():
+    # A worker with no request while version 2 was published, asked only after version 3 (which it
+    # cannot load): it serves version 2, as the other workers do, not the retired version 1.
+    app = create_app(environment())
+    versions = versions_of(app)
+    now = [100.0]
+    behind = LiveMenu(MENUS, interval=1.0, clock=lambda: now[0], versions=versions)
+    versions.publish_new(SHORTER, source="console", by="carol", now=time.time())
+    newer = MENUS.read_bytes().replace(b"\nnodes:\n", b"\nfuture_section: true\nnodes:\n", 1)
+    versions.publish_new(newer, source="console", by="carol", now=time.time())
+    now[0] += 1.0
+    assert behind.menu.nodes["casting"].text.startswith("Casting, version two,")
+    status = behind.status()
+    assert status.version == 2
+    assert status.last_error.startswith("menu version 3 is published but cannot be loaded here; "
+                                        "still serving menu version 2")
+    # Rolled back to the version it serves: nothing to load, and the error goes.
+    Drafts(versions).roll_back(2, by="carol", now=time.time(), why="version 3 needs a newer line")
+    now[0] += 1.0
+    assert behind.menu.nodes["casting"].text.startswith("Casting, version two,")
+    assert (behind.status().version, behind.status().last_error) == (2, None)
