@@ -49,3 +49,15 @@ def test_the_editor_lets_the_keyboard_out_and_passes_axe(served, page):
     page.keyboard.press("Tab")  # Tab leaves the editor: it moves the focus, it does not indent
     assert page.evaluate("document.activeElement.id") == "note"  # the field after the editor
     assert axe_violations(page) == []
+
+
+def test_a_draft_too_large_to_check_says_so(served, page):
+    app, base = served
+    add_account(app, "eddie", "editor")
+    keyboard_sign_in(page, base, "eddie")
+    page.goto(base + "/console/editor")
+    page.locator("#editor-form[data-checked]").wait_for(state="attached")
+    page.locator(".cm-content").focus()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text("# " + "x" * (900 * 1024))  # over the request limit, not only the draft's
+    page.get_by_text("This draft is too large to check: a menu file is at most 256 KiB.").wait_for()

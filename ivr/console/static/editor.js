@@ -88,7 +88,17 @@
     body.append("csrf_token", csrf);
     fetch(form.dataset.checkUrl, {method: "POST", body: body, credentials: "same-origin",
                                   headers: {"X-CSRFToken": csrf, "Accept": "application/json"}})
-      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (response) {
+        if (response.ok) { return response.json(); }
+        if (mine === sequence) {  // say so, rather than go on showing an older draft's result
+          var box = document.getElementById("problems");
+          box.replaceChildren(element("p", response.status === 413 ?
+            "This draft is too large to check: a menu file is at most " + form.dataset.limitKib + " KiB." :
+            "The draft could not be checked just now (the server answered " + response.status +
+            "). Press Check, or sign in again if your session has ended."));
+        }
+        return null;
+      })
       .then(function (result) {
         if (!result || mine !== sequence) { return; }  // a newer check is on its way
         view.dispatch(CM.setDiagnostics(view.state, diagnostics(view.state.doc, result.problems)));
