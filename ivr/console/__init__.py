@@ -4,6 +4,7 @@ the same app and database as the line. init_app(app) is called by create_app onl
 from __future__ import annotations
 
 from flask import Flask, request
+from markupsafe import escape
 
 from .session import PREFIX, is_console_path, sub_key
 
@@ -57,7 +58,7 @@ def init_app(app: Flask) -> None:
     @app.get("/")
     def _front():
         # The line's only page at its root, and only with the console on: where staff sign in.
-        return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Spasticity Clinic '
+        page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Spasticity Clinic '
                 f'line</title></head><body><main><h1>Spasticity Clinic line</h1><p><a href="'
-                f'{request.script_root}{PREFIX}/">Staff console</a></p></main></body></html>',
-                200, {"Content-Type": "text/html; charset=utf-8"})
+                f'{escape(request.script_root)}{PREFIX}/">Staff console</a></p></main></body></html>')
+        return page, 200, {"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS}

@@ -18,6 +18,7 @@ from ..review.draft import MAX_DRAFT_BYTES, check_draft
 from ..storage.versions import MenuVersion, StaleDraft, VersionError
 from . import SECURITY_HEADERS
 from .auth import console, role_required
+from .forms import row_number
 from .menus import versions
 from .versions import NOTE_LIMIT, drafts
 from .views import bp
@@ -58,8 +59,8 @@ def _posted() -> tuple[str | None, Editing]:
     """The posted draft (None when missing; the browser's CRLF become the file's LF) and Editing."""
     text = request.form.get("draft")
     form = request.form
-    editing = Editing(form.get("draft_id", type=int), form.get("expected_sha256", ""),
-                      form.get("base_id", type=int), " ".join(form.get("note", "").split())[:NOTE_LIMIT])
+    editing = Editing(row_number(form.get("draft_id")), form.get("expected_sha256", ""),
+                      row_number(form.get("base_id")), " ".join(form.get("note", "").split())[:NOTE_LIMIT])
     return (None if text is None else text.replace("\r\n", "\n")), editing
 
 
@@ -78,7 +79,11 @@ def _editor_page(text: str, editing: Editing, status: int = 200, stale: dict | N
 @bp.get("/editor")
 @role_required("editor")
 def editor():
-    text, editing = _opened(request.args.get("version", type=int))
+    asked = request.args.get("version")
+    number = row_number(asked)
+    if asked is not None and number is None:
+        abort(404)
+    text, editing = _opened(number)
     return _editor_page(text, editing)
 
 
@@ -123,6 +128,8 @@ def editor_save():
             draft = drafts().save(editing.draft_id, data, by=by, now=now,
                                   expected_sha256=editing.expected_sha256, note=editing.note)
         else:
+            if editing.base_id is not None and versions().get(editing.base_id) is None:
+                raise VersionError(f"there is no version {editing.base_id} to start a draft from")
             draft = drafts().start(data, by=by, now=now, base_id=editing.base_id, note=editing.note)
     except StaleDraft as stale:
         saved = stale.saved

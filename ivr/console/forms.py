@@ -39,3 +39,15 @@ class ResetPasswordForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A form that is only a button (sign out, disable): its CSRF token and nothing else."""
+
+
+# Row numbers fit PostgreSQL's integer; a larger one names nothing and is never sent to the database.
+MAX_ID = 2**31 - 1
+
+
+def row_number(value: str | None) -> int | None:
+    """A row number from a query or form field: a whole number from 1 to MAX_ID, else None."""
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None

@@ -19,10 +19,31 @@ EXTENSION = "ivr_console_menus"
 KEPT = 8  # parsed menus kept per worker: a menu is about a megabyte parsed
 
 
-class _Parsed:
-    def __init__(self) -> None:
+class Kept:
+    """A few computed things per worker, newest used kept, for what is costly and never changes for
+    its key (a version's parsed menu; its review against one live menu)."""
+
+    def __init__(self, size: int = KEPT) -> None:
+        self.size = size
         self.lock = threading.Lock()
-        self.menus: OrderedDict[str, Menu | MenuFileError] = OrderedDict()
+        self.found: OrderedDict[object, object] = OrderedDict()
+
+    def get(self, key, compute):
+        with self.lock:
+            if key in self.found:
+                self.found.move_to_end(key)
+                return self.found[key]
+        value = compute()  # outside the lock: two requests may both compute it, never block each other
+        with self.lock:
+            self.found[key] = value
+            while len(self.found) > self.size:
+                self.found.popitem(last=False)
+        return value
+
+
+def kept(name: str) -> Kept:
+    """This worker's Kept called `name`."""
+    return current_app.extensions.setdefault(EXTENSION, {}).setdefault(name, Kept())
 
 
 def versions() -> Versions:
@@ -37,21 +58,13 @@ def source_name(number: int) -> str:
 
 def menu_of(version: MenuVersion) -> Menu:
     """The parsed menu of a stored version; MenuFileError (with line numbers) when it cannot load."""
-    parsed = current_app.extensions.setdefault(EXTENSION, _Parsed())
-    key = f"{version.id}:{version.sha256}"  # problems name the version's number
-    with parsed.lock:
-        found = parsed.menus.get(key)
-        if found is not None:
-            parsed.menus.move_to_end(key)
-    if found is None:
+    def parse() -> Menu | MenuFileError:
         try:
-            found = parse_menu_bytes(version.data, source_name(version.id))
+            return parse_menu_bytes(version.data, source_name(version.id))
         except MenuFileError as error:
-            found = error
-        with parsed.lock:
-            parsed.menus[key] = found
-            while len(parsed.menus) > KEPT:
-                parsed.menus.popitem(last=False)
+            return error
+
+    found = kept("menus").get((version.id, version.sha256), parse)  # problems name the number
     if isinstance(found, MenuFileError):
         raise found
     return found

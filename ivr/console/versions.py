@@ -13,7 +13,7 @@ from ..review.changes import changed_script, changes, walk_all, walk_blocks
 from ..review.draft import check_draft
 from ..storage.versions import Drafts, MenuVersion, VersionError
 from .auth import console, role_required
-from .menus import menu_of, source_name, versions
+from .menus import kept, menu_of, source_name, versions
 from .views import bp
 
 NOTE_LIMIT = 500
@@ -43,7 +43,13 @@ def _live() -> MenuVersion | None:
 
 def review(version: MenuVersion) -> dict:
     """What a reviewer sees of `version`: its problems, the diff against the live menu in every
-    language, the walk of every path, and whether (and why not) a clinician may approve it now."""
+    language, the walk of every path, and whether (and why not) a clinician may approve it now.
+    Kept per worker for this version's text and the live menu's, as it takes a while for a big menu."""
+    live = current_line().live_menu.status().sha256
+    return kept("reviews").get((version.id, version.sha256, version.state, live), lambda: _review(version))
+
+
+def _review(version: MenuVersion) -> dict:
     check = check_draft(version.yaml, source_name(version.id))
     found = {"check": check, "changes": None, "walks": None, "blocked": None, "script": None}
     if not check.loads:
@@ -79,7 +85,7 @@ def versions_list():
                            served=served.version)
 
 
-@bp.get("/versions/<int:number>")
+@bp.get("/versions/<int(max=2147483647):number>")
 @role_required("viewer")
 def version_page(number: int):
     version = _version(number)
@@ -102,7 +108,7 @@ def _refused(number: int, message: str):
     return redirect(url_for("console.version_page", number=number)), 303
 
 
-@bp.post("/versions/<int:number>/approve")
+@bp.post("/versions/<int(max=2147483647):number>/approve")
 @role_required("clinician")
 def approve_version(number: int):
     sha = _posted_sha256()
@@ -122,7 +128,7 @@ def approve_version(number: int):
     return redirect(url_for("console.version_page", number=number)), 303
 
 
-@bp.post("/versions/<int:number>/publish")
+@bp.post("/versions/<int(max=2147483647):number>/publish")
 @role_required("editor")
 def publish_version(number: int):
     sha = _posted_sha256()
@@ -135,7 +141,7 @@ def publish_version(number: int):
     return redirect(url_for("console.version_page", number=number)), 303
 
 
-@bp.post("/versions/<int:number>/roll-back")
+@bp.post("/versions/<int(max=2147483647):number>/roll-back")
 @role_required("editor")
 def roll_back_version(number: int):
     why = " ".join(request.form.get("note", "").split())[:NOTE_LIMIT]
@@ -156,7 +162,7 @@ def roll_back_version(number: int):
     return redirect(url_for("console.version_page", number=number)), 303
 
 
-@bp.get("/versions/<int:number>/menus.yaml")
+@bp.get("/versions/<int(max=2147483647):number>/menus.yaml")
 @role_required("editor")
 def export_version(number: int):
     version = _version(number)

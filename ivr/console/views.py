@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from ..storage.accounts import AccountError, normal_username
 from . import passwords
 from .auth import SIGN_IN_REFUSED, audit, console, role_required, sign_in, sign_out
-from .forms import AddAccountForm, ButtonForm, ResetPasswordForm, SignInForm
+from .forms import AddAccountForm, ButtonForm, ResetPasswordForm, SignInForm, row_number
 from .roles import DESCRIPTIONS, ROLES
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
@@ -43,7 +43,8 @@ def _layout():
 
 def _safe_next(target: str | None) -> str:
     """Only a console path of this site: never another host."""
-    if target and target.startswith("/console") and not urlsplit(target).netloc and "\\" not in target:
+    if (target and target.startswith("/console") and not urlsplit(target).netloc and "\\" not in target
+            and target.isprintable() and not any(c.isspace() for c in target)):
         return target
     return url_for("console.home")
 
@@ -81,7 +82,7 @@ def home():
 @bp.get("/audit")
 @role_required("admin")
 def audit_log():
-    before = request.args.get("before", type=int)
+    before = row_number(request.args.get("before"))
     entries = console().accounts.audit_log(AUDIT_PAGE + 1, before)
     older = entries[AUDIT_PAGE - 1].id if len(entries) > AUDIT_PAGE else None
     return render_template("console/audit.html", entries=entries[:AUDIT_PAGE], older=older,
@@ -130,7 +131,7 @@ def _account(user_id: int):
     return user
 
 
-@bp.post("/accounts/<int:user_id>/disable")
+@bp.post("/accounts/<int(max=2147483647):user_id>/disable")
 @role_required("admin")
 def disable_account(user_id: int):
     if not ButtonForm().validate_on_submit():
@@ -145,7 +146,7 @@ def disable_account(user_id: int):
     return redirect(url_for("console.accounts"))
 
 
-@bp.post("/accounts/<int:user_id>/reset-password")
+@bp.post("/accounts/<int(max=2147483647):user_id>/reset-password")
 @role_required("admin")
 def reset_password(user_id: int):
     form = ResetPasswordForm()

@@ -276,6 +276,26 @@ def test_admins_manage_accounts_and_read_the_audit_log(app, client):
     assert "5555550100" not in page
 
 
+def test_a_sign_in_link_never_leads_off_the_console_or_breaks_the_redirect(app, client):
+    add_account(app, "alice", "viewer")
+    page = client.get("/console/sign-in").get_data(as_text=True)
+    for target in ("/console/%0d%0aSet-Cookie:%20a=b", "//evil.example/console", "/console/ x",
+                   "https://evil.example/console"):
+        response = app.test_client().post(f"/console/sign-in?next={target}", data={
+            "csrf_token": token_in(page), "username": "alice", "password": PASSWORD})
+        assert response.status_code in (302, 400), target
+        if response.status_code == 302:
+            assert response.headers["Location"] == "/console/", target
+    assert app.test_client().get("/console/audit?before=99999999999999999999").status_code == 302
+
+
+def test_the_front_page_escapes_the_prefix_and_sends_the_headers():
+    app = console_app()
+    response = app.test_client().get("/", environ_base={"SCRIPT_NAME": '/"><script>x()</script>'})
+    assert "<script>" not in response.get_data(as_text=True)
+    assert response.headers["Content-Security-Policy"] == SECURITY_HEADERS["Content-Security-Policy"]
+
+
 def test_the_audit_log_pages_through_older_entries(app, client):
     add_account(app, "root", "admin")
     sign_in(client, "root")

@@ -42,7 +42,8 @@ def used(database_url, twilio):
     add_account(app, "vera", "viewer")
     client = app.test_client()
     sign_in(client, "vera")
-    return app, client
+    yield app, client
+    app.extensions["ivr"].store.close()  # before the database is dropped: no connection left open
 
 
 def page(client, query: str = "", status: int = 200) -> str:

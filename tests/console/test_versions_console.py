@@ -201,3 +201,27 @@ def test_an_oversized_draft_is_not_saved(app):
     refused = save(eddie, "# " + "x" * (256 * 1024))
     assert refused.status_code == 413 and "at most 256 KiB" in refused.get_data(as_text=True)
     assert [v.id for v in versions(app).list()] == [1]
+
+
+def test_numbers_that_name_no_row_are_404_not_500(app):
+    vera, eddie = signed_in(app, "vera"), signed_in(app, "eddie")
+    huge = "99999999999999999999"
+    for path in (f"/console/versions/{huge}", "/console/versions/3000000000",
+                 f"/console/versions/{huge}/menus.yaml", f"/console/editor?version={huge}",
+                 "/console/editor?version=%C2%B2", "/console/editor?version=-1"):
+        assert eddie.get(path).status_code == 404, path
+    assert vera.get(f"/console/versions/{huge}").status_code == 404
+    assert post(eddie, f"/console/versions/{huge}/publish", sha256="0" * 64).status_code == 404
+    refused = save(eddie, NEW_TEXT, base_id="424242")
+    assert refused.status_code == 409 and "there is no version 424242" in refused.get_data(as_text=True)
+    assert [v.id for v in versions(app).list()] == [1]
+    assert save(eddie, NEW_TEXT, draft_id=huge).status_code == 303  # no such draft: saved as a new one
+    assert versions(app).get(2).base_id == 1
+
+
+def test_viewers_read_what_changes_but_not_the_whole_unpublished_file(app):
+    eddie, vera = signed_in(app, "eddie"), signed_in(app, "vera")
+    save(eddie, NEW_TEXT)
+    page = vera.get("/console/versions/2").get_data(as_text=True)
+    assert "Casting, as the clinic now says," in page and "Show the YAML of version 2" not in page
+    assert "Show the YAML of version 2" in eddie.get("/console/versions/2").get_data(as_text=True)

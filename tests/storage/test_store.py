@@ -389,7 +389,7 @@ def test_the_app_refuses_an_unmigrated_postgresql(postgres_url):
     with pytest.raises(StartupError, match="ivr db upgrade"):
         create_app(environment(DATABASE_URL=postgres_url))
     upgrade(postgres_url)
-    create_app(environment(DATABASE_URL=postgres_url))
+    create_app(environment(DATABASE_URL=postgres_url)).extensions["ivr"].store.close()
 
 
 def test_postgresql_is_there_in_ci():

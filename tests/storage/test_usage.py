@@ -35,7 +35,8 @@ def line(database_url, twilio, monkeypatch):
     for name in ("DATABASE_URL", "IVR_DATABASE"):
         monkeypatch.setenv(name, env.get(name, ""))
     app = create_app(env)
-    return app, database_url
+    yield app, database_url
+    app.extensions["ivr"].store.close()  # before the database is dropped: no connection left open
 
 
 def status(client, call: Call, duration: str) -> None:
