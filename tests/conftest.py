@@ -82,6 +82,18 @@ IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 BACKENDS = ("sqlite", "postgresql")
 
 
+def close_app(app) -> None:
+    """Stop an app's heartbeat thread, then close its database connections: a test on its own
+    PostgreSQL database calls it before the database is dropped, so no connection is left open
+    (nor reopened by a beat after the close)."""
+    from ivr.heartbeat import EXTENSION as HEARTBEAT
+
+    heartbeat = app.extensions.get(HEARTBEAT)
+    if heartbeat is not None:
+        heartbeat.stop()
+    app.extensions["ivr"].store.close()
+
+
 def need_postgres() -> str:
     """IVR_TEST_POSTGRES_URL, or skip the test (fail it in CI: a broken setup must not pass)."""
     if not POSTGRES_URL:

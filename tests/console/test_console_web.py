@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Call, Texter, environment, fresh_postgres_database
+from conftest import Call, Texter, close_app, environment, fresh_postgres_database
 from console_helpers import PASSWORD, add_account, console_app, post_form, sign_in, token_in
 from sqlalchemy import create_engine, text
 
@@ -348,4 +348,4 @@ def test_the_console_on_postgresql(postgres_url):
     assert client.get("/console/audit").status_code == 200
     post_form(client, "/console/", "/console/sign-out")
     assert client.get("/console/").status_code == 302
-    app.extensions["ivr"].store.close()
+    close_app(app)

@@ -8,7 +8,7 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from conftest import MENUS, environment
+from conftest import MENUS, close_app, environment
 from console_helpers import add_account, console_app, sign_in
 from dashboard_helpers import SECRETS, counts, tables_in, use_the_line
 
@@ -43,7 +43,7 @@ def used(database_url, twilio):
     client = app.test_client()
     sign_in(client, "vera")
     yield app, client
-    app.extensions["ivr"].store.close()  # before the database is dropped: no connection left open
+    close_app(app)
 
 
 def page(client, query: str = "", status: int = 200) -> str:

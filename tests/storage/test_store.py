@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fresh_postgres_database, need_postgres
+from conftest import close_app, fresh_postgres_database, need_postgres
 from sqlalchemy import create_engine, text
 
 from ivr.storage import (
@@ -389,7 +389,7 @@ def test_the_app_refuses_an_unmigrated_postgresql(postgres_url):
     with pytest.raises(StartupError, match="ivr db upgrade"):
         create_app(environment(DATABASE_URL=postgres_url))
     upgrade(postgres_url)
-    create_app(environment(DATABASE_URL=postgres_url)).extensions["ivr"].store.close()
+    close_app(create_app(environment(DATABASE_URL=postgres_url)))
 
 
 def test_postgresql_is_there_in_ci():

@@ -13,7 +13,7 @@ import urllib.request
 from urllib.parse import urlencode
 
 import pytest
-from conftest import MENUS, ROOT, Call, Texter, environment
+from conftest import MENUS, ROOT, Call, Texter, close_app, environment
 
 from ivr import create_app
 from ivr.menufile.build import load_menus
@@ -49,7 +49,7 @@ def make_client():
 
     yield make
     for app in apps:
-        app.extensions["ivr"].store.close()
+        close_app(app)
 
 
 def test_stop_and_start_through_the_webhooks(line_env, twilio, make_client):

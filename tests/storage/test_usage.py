@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import CALLER, ROOT, TOKEN, Call, Texter, environment, signed_post
+from conftest import CALLER, ROOT, TOKEN, Call, Texter, close_app, environment, signed_post
 from sqlalchemy import create_engine, text
 
 from ivr import create_app
@@ -36,7 +36,7 @@ def line(database_url, twilio, monkeypatch):
         monkeypatch.setenv(name, env.get(name, ""))
     app = create_app(env)
     yield app, database_url
-    app.extensions["ivr"].store.close()  # before the database is dropped: no connection left open
+    close_app(app)
 
 
 def status(client, call: Call, duration: str) -> None:

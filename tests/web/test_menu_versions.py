@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import MENUS, Texter, environment
+from conftest import MENUS, Texter, close_app, environment
 
 from ivr import create_app
 from ivr.live_menu import LiveMenu
@@ -184,7 +184,7 @@ def test_two_processes_on_postgresql_serve_a_version_published_by_either(postgre
         time.sleep(1.1)  # this process's own interval has passed too
         assert Texter(here.test_client()).send("casting").startswith("Casting, version two,")
         here.extensions["ivr_usage"].flush()  # while the database is still there
-        here.extensions["ivr"].store.close()
+        close_app(here)
     finally:
         requests.put(None)
         worker.join(timeout=30)
