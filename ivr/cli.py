@@ -109,6 +109,14 @@ def _parser() -> argparse.ArgumentParser:
     usage.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (UTC), included")
     usage.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
+    callbacks = command("callbacks", _callbacks, "Callback requests in the line's database (see "
+                                                 "\"Callback requests (storage)\" in the README).")
+    callbacks.add_argument("action", choices=("purge", "rekey"),
+                           help="purge: delete requests closed IVR_CALLBACKS_CLOSED_DAYS ago or made "
+                                "IVR_CALLBACKS_MAX_DAYS ago, and their recordings at Twilio (run it "
+                                "daily); rekey: re-encrypt every number with the first of "
+                                "IVR_CALLBACK_KEYS")
+
     users = command("users", _users, "Staff console accounts, in the line's database (see \"Staff "
                                      "console\" in the README).")
     actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -493,6 +501,91 @@ def _usage(args) -> int:
     render = {"json": usage_report.as_json, "csv": usage_report.as_csv, "table": usage_report.as_table}
     print(render[args.format](report), end="")
     return 0
+
+
+def _callbacks(args) -> int:
+    # Imported here: the menu commands never need SQLAlchemy, cryptography or the Twilio client.
+    import time
+
+    from .settings import StartupError, read_settings
+    from .storage import DatabaseUrlError, StoreError, open_store
+    from .storage.callbacks import CallbackError, Callbacks
+
+    try:
+        settings = read_settings(os.environ)
+        store = open_store(settings.database_url, settings.number_hash_key)
+    except (StartupError, DatabaseUrlError, StoreError) as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        requests = Callbacks.for_store(store, settings.callback_keys)
+        if args.action == "rekey":
+            print(f"re-encrypted the numbers of {requests.rekey()} callback request(s) with the first key "
+                  "of IVR_CALLBACK_KEYS; the other keys may now be dropped")
+            return 0
+        return _purge(requests, settings, time.time())
+    except (StoreError, CallbackError) as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+
+
+def _purge(requests, settings, now: float) -> int:
+    """Delete each due request's recording at Twilio, then the requests whose recording is gone."""
+    closed_days, max_days = settings.callbacks_closed_days, settings.callbacks_max_days
+    due = requests.due(now, closed_days, max_days)
+    gone: dict[int, str | None] = {}
+    failed: list[int] = []
+    delete = _recording_deleter(settings) if any(sid for _, sid in due) else None
+    for request_id, sid in due:
+        if sid is None or delete(sid):
+            gone[request_id] = sid
+        else:
+            failed.append(request_id)
+    removed = requests.purge(now, closed_days, max_days, only=gone)
+    recordings = sum(1 for _, sid in removed if sid)
+    print(f"deleted {len(removed)} callback request(s) and {recordings} recording(s) at Twilio"
+          + (f": {', '.join(str(i) for i, _ in removed)}" if removed else "")
+          + f" (IVR_CALLBACKS_CLOSED_DAYS={closed_days}, IVR_CALLBACKS_MAX_DAYS={max_days})")
+    if failed:
+        print(f"ivr callbacks: kept {len(failed)} request(s) whose recording Twilio did not delete, for the "
+              f"next run: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _recording_deleter(settings):
+    """delete(sid) -> True when the recording is gone at Twilio (deleted now, or already: 404)."""
+    from twilio.base.exceptions import TwilioException, TwilioRestException
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    if not settings.account_sid:
+        raise CommandError("TWILIO_ACCOUNT_SID is not set: the recordings cannot be deleted at Twilio")
+    http = TwilioHttpClient(timeout=10)
+    # As ivr/webhooks/outbound.py: an explicit environment (the line's configuration is read in
+    # settings.py alone), and the api domain's base_url pointed at TWILIO_API_BASE_URL.
+    client = Client(settings.account_sid, settings.auth_token, http_client=http,
+                    environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""})
+    client.api.base_url = settings.api_base_url or "https://api.twilio.com"
+
+    def delete(sid: str) -> bool:
+        try:
+            client.recordings(sid).delete()
+            return True
+        except TwilioRestException as error:
+            if error.status == 404:
+                return True  # already gone
+            # Only the status and code: Twilio's message could quote more than the SID.
+            print(f"ivr callbacks: Twilio refused to delete recording {sid} (HTTP {error.status}, error "
+                  f"{error.code})", file=sys.stderr)
+        except (TwilioException, OSError) as error:
+            print(f"ivr callbacks: cannot reach Twilio to delete recording {sid} ({type(error).__name__})",
+                  file=sys.stderr)
+        except Exception as error:  # requests' errors and anything else: keep the row, go on
+            print(f"ivr callbacks: cannot delete recording {sid} ({type(error).__name__})", file=sys.stderr)
+        return False
+
+    return delete
 
 
 def _rollup(url: str, retention_days: int) -> int:

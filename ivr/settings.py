@@ -12,6 +12,8 @@ from pathlib import Path
 from .storage.urls import DatabaseUrlError, database_url
 
 MAKE_KEY = 'python3 -c "import secrets; print(secrets.token_urlsafe(48))"'
+MAKE_CALLBACK_KEY = ('python -c "from cryptography.fernet import Fernet; '
+                     'print(Fernet.generate_key().decode())"')
 
 
 class StartupError(SystemExit):
@@ -108,6 +110,16 @@ SETTINGS = (
     Setting("IVR_SELF_APPROVAL", "0",
             "1 lets a clinician approve a menu draft they wrote themselves, for a clinic with one "
             "clinician; off, another clinician must. While on, every console page says so."),
+    Setting("IVR_CALLBACK_KEYS", "",
+            "The keys callback requests' phone numbers are encrypted with: one or more Fernet keys "
+            "(make one with " + MAKE_CALLBACK_KEY + "), comma-separated; the first encrypts, all "
+            "decrypt. Never derived from IVR_SECRET_KEY. Empty: callback requests are off and nothing "
+            "is stored. To rotate: put a new key first, run `ivr callbacks rekey`, then drop the old one."),
+    Setting("IVR_CALLBACKS_CLOSED_DAYS", "30",
+            "How many days a callback request (and its recording at Twilio) is kept after it is closed "
+            "(done or could not reach); `ivr callbacks purge` deletes it then."),
+    Setting("IVR_CALLBACKS_MAX_DAYS", "90",
+            "The most days a callback request (and its recording) is kept, whatever its state."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -154,6 +166,9 @@ class Settings:
     console_idle_minutes: int = 30
     console_session_hours: int = 12
     self_approval: bool = False  # IVR_SELF_APPROVAL: a clinician may approve their own draft
+    callback_keys: tuple[str, ...] = ()  # IVR_CALLBACK_KEYS: Fernet keys, the first encrypts; () = off
+    callbacks_closed_days: int = 30
+    callbacks_max_days: int = 90
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -236,7 +251,28 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         console_idle_minutes=int(_number(values, "IVR_CONSOLE_IDLE_MINUTES", int, 1, 24 * 60)),
         console_session_hours=int(_number(values, "IVR_CONSOLE_SESSION_HOURS", int, 1, 24 * 30)),
         self_approval=values["IVR_SELF_APPROVAL"].lower() in _TRUE,
+        callback_keys=callback_keys(values["IVR_CALLBACK_KEYS"]),
+        callbacks_closed_days=int(_number(values, "IVR_CALLBACKS_CLOSED_DAYS", int, 1, 3650)),
+        callbacks_max_days=int(_number(values, "IVR_CALLBACKS_MAX_DAYS", int, 1, 3650)),
     )
+
+
+def callback_keys(value: str) -> tuple[str, ...]:
+    """IVR_CALLBACK_KEYS as a tuple of Fernet keys (the first encrypts), () when empty, or a
+    StartupError naming the malformed one by its position (never quoting it)."""
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    if not keys:
+        return ()
+    from cryptography.fernet import Fernet  # only when callback requests are on
+
+    for position, key in enumerate(keys, 1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            raise StartupError(f"IVR_CALLBACK_KEYS: key {position} of {len(keys)} is not a Fernet key "
+                               "(32 bytes in URL-safe base64, 44 characters). Make one with: "
+                               f"{MAKE_CALLBACK_KEY}") from None
+    return keys
 
 
 def events_retention_days(environ: Mapping[str, str]) -> int:

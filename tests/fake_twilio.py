@@ -1,4 +1,5 @@
-"""A local stand-in for Twilio's Messages API, so tests drive the real twilio client without the internet."""
+"""A local stand-in for Twilio's Messages and Recordings APIs, so tests drive the real twilio client
+without the internet."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 _MESSAGES_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json\Z")
+_RECORDING_PATH = re.compile(
+    r"/2010-04-01/Accounts/(?P<account>[^/]+)/Recordings/(?P<sid>RE[0-9a-f]{32})\.json\Z")
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,11 @@ def message_sid() -> str:
     return "SM" + secrets.token_hex(16)
 
 
+def recording_sid() -> str:
+    """A recording SID as Twilio writes it: RE and 32 hex digits."""
+    return "RE" + secrets.token_hex(16)
+
+
 def _error(code: int, status: int, message: str) -> dict[str, object]:
     return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
             "status": status}
@@ -170,6 +178,23 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             if not form.get("Body"):
                 return self._json(400, _error(21602, 400, "Message body is required."))
             return self._json(201, _message(fake.account_sid, form))
+
+        def do_DELETE(self) -> None:  # noqa: N802 -- http.server's naming
+            # Recordings: 204 (deleted), or what refuse()/fail_with_status() planned, such as a 404
+            # for a recording already gone.
+            auth = _basic_auth(self.headers.get("Authorization", ""))
+            fake._record(Recorded("DELETE", self.path, {}, auth, dict(self.headers.items())))
+            match = _RECORDING_PATH.match(self.path.split("?")[0])
+            if not match or match["account"] != fake.account_sid:
+                return self._json(404, _error(20404, 404, "The requested resource was not found"))
+            if auth != (fake.account_sid, fake.auth_token):
+                return self._json(401, _error(20003, 401, "Authenticate"))
+            plan = fake._next_plan()
+            if plan.raw_body is not None:
+                return self._send(plan.status, plan.raw_body.encode(), "text/html")
+            if plan.code is not None:
+                return self._json(plan.status, _error(plan.code, plan.status, plan.message))
+            return self._send(204, b"", "application/json")
 
         def _trickle(self, payload: dict[str, object], seconds: float) -> None:
             body = json.dumps(payload).encode()

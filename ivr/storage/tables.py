@@ -133,3 +133,33 @@ menu_versions = Table("menu_versions", metadata,
                       Index("menu_versions_one_published", "state", unique=True,
                             sqlite_where=text("state = 'published'"),
                             postgresql_where=text("state = 'published'")))
+
+# Callback requests (ivr callbacks): the first thing the line keeps that identifies a family.
+# number_hash is the store's keyed hash of the number (one open request per number is found by it);
+# number_encrypted a Fernet token of the number (IVR_CALLBACK_KEYS), which staff must dial.
+# number_verified: carrier-attested or sent by text, rather than keyed in. reason: closed, busy,
+# no_answer, failed, retries or text; topics: the node ids listened to, comma-separated.
+# recording_sid: the family's message, which stays at Twilio. status: new, in_progress, done or
+# unreachable; taken_by is the username who took it. Deleted by `ivr callbacks purge`.
+callbacks = Table("callbacks", metadata,
+                  Column("id", Integer, primary_key=True, autoincrement=True),
+                  Column("number_hash", Text, nullable=False),
+                  Column("number_encrypted", Text, nullable=False),
+                  Column("number_verified", Boolean, nullable=False, server_default=false()),
+                  Column("language", Text, nullable=False),
+                  Column("reason", Text, nullable=False),
+                  Column("topics", Text, nullable=False, server_default=""),
+                  Column("recording_sid", Text),
+                  Column("created", Float, nullable=False),
+                  Column("updated", Float, nullable=False),
+                  Column("status", Text, nullable=False, server_default="new"),
+                  Column("taken_by", Text),
+                  Column("note", Text, nullable=False, server_default=""),
+                  Column("closed_at", Float),
+                  # A number's open request, found on every new request; at most one is refused.
+                  Index("callbacks_open_by_number", "number_hash", unique=True,
+                        sqlite_where=text("status IN ('new', 'in_progress')"),
+                        postgresql_where=text("status IN ('new', 'in_progress')")),
+                  # The purge's two questions: closed long ago, or created long ago.
+                  Index("callbacks_by_closed", "closed_at"),
+                  Index("callbacks_by_created", "created"))

@@ -1,0 +1,146 @@
+"""Callback requests on both backends: the number never in clear, one open request per number, the
+status flow, key rotation, the purge by age, and nothing about a request logged beyond its id."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+from ivr.storage import open_store
+from ivr.storage.callbacks import CallbackError, CallbackKeyError, Callbacks
+from ivr.storage.sql import upgrade
+
+KEY = b"k" * 32
+NUMBER = "+15025550143"
+OTHER = "+15025550188"
+DAY = 86400.0
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def store(database_url):
+    upgrade(database_url)
+    with open_store(database_url, KEY) as store:
+        yield store
+
+
+def rows(url: str) -> list[tuple]:
+    """Every row of the callbacks table, every column, read with plain SQL."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text("SELECT * FROM callbacks"))]
+    finally:
+        engine.dispose()
+
+
+def test_the_number_is_never_kept_in_clear(store, database_url):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    callbacks.request(NUMBER, True, "en-US", "closed", ["pump", "botox"], NOW)
+    callbacks.request("(502) 555-0188", False, "es-US", "busy", [], NOW)
+    stored = rows(database_url)
+    assert len(stored) == 2
+    everything = " ".join(str(value) for row in stored for value in row)
+    for digits in ("5025550143", "5550143", "5025550188", "5550188", "555-0188"):
+        assert digits not in everything
+    assert callbacks.get(1).number == NUMBER
+    assert callbacks.get(2).number == "(502) 555-0188"
+
+
+def test_one_open_request_per_number(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    assert callbacks.request(NUMBER, False, "en-US", "closed", ["pump"], NOW) == (1, True)
+    # The same number written another way is the same family.
+    assert callbacks.request("502-555-0143", True, "es-US", "no_answer", ["botox", "pump"], NOW + 60) \
+        == (1, False)
+    assert callbacks.request(OTHER, False, "en-US", "text", [], NOW + 61) == (2, True)
+    first = callbacks.get(1)
+    assert (first.reason, first.language, first.topics, first.number_verified) == \
+        ("no_answer", "es-US", ("pump", "botox"), True)
+    assert (first.created, first.updated, first.status) == (NOW, NOW + 60, "new")
+    assert [r.id for r in callbacks.list_open()] == [1, 2]
+    assert all(r.number is None for r in callbacks.list_open())
+    # Once closed, the number's next request is a new one.
+    callbacks.close(1, "done", "ana", "called back", NOW + 120)
+    assert callbacks.request(NUMBER, False, "en-US", "busy", [], NOW + 200) == (3, True)
+    assert [r.id for r in callbacks.newest()] == [3, 2, 1]
+
+
+def test_status_flow(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    request_id, _ = callbacks.request(NUMBER, False, "en-US", "retries", ["pump"], NOW)
+    assert callbacks.set_recording(request_id, "RE" + "1" * 32) is None
+    assert callbacks.set_recording(request_id, "RE" + "2" * 32) == "RE" + "1" * 32
+    callbacks.take(request_id, "ana", NOW + 10)
+    taken = callbacks.get(request_id)
+    assert (taken.status, taken.taken_by, taken.open) == ("in_progress", "ana", True)
+    callbacks.close(request_id, "unreachable", "ben", "no answer twice", NOW + 20)
+    closed = callbacks.get(request_id)
+    assert (closed.status, closed.taken_by, closed.note, closed.closed_at, closed.open) == \
+        ("unreachable", "ana", "no answer twice", NOW + 20, False)
+    assert closed.recording_sid == "RE" + "2" * 32
+    with pytest.raises(CallbackError, match=f"callback request {request_id} is already closed"):
+        callbacks.take(request_id, "ben", NOW + 30)
+    with pytest.raises(CallbackError, match="already closed"):
+        callbacks.close(request_id, "done", "ben", "", NOW + 30)
+    with pytest.raises(CallbackError, match="done or unreachable"):
+        callbacks.close(request_id, "new", "ben", "", NOW + 30)
+    with pytest.raises(CallbackError, match="reason"):
+        callbacks.request(NUMBER, False, "en-US", "bored", [], NOW)
+    assert callbacks.get(999) is None
+
+
+def test_rotation(store, database_url):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    Callbacks.for_store(store, [old]).request(NUMBER, False, "en-US", "closed", [], NOW)
+    # The new key first: the old one still decrypts what it encrypted.
+    both = Callbacks.for_store(store, [new, old])
+    assert both.get(1).number == NUMBER
+    with pytest.raises(CallbackKeyError, match=r"^callback request 1: .*no longer in IVR_CALLBACK_KEYS") \
+            as raised:
+        Callbacks.for_store(store, [new]).get(1)
+    assert NUMBER not in str(raised.value)
+    token_before = rows(database_url)[0]
+    assert both.rekey() == 1
+    assert rows(database_url)[0] != token_before
+    assert Callbacks.for_store(store, [new]).get(1).number == NUMBER
+    with pytest.raises(CallbackKeyError, match="callback request 1"):
+        Callbacks.for_store(store, [old]).get(1)
+    with pytest.raises(CallbackKeyError, match="IVR_CALLBACK_KEYS is not set"):
+        Callbacks.for_store(store).request(NUMBER, False, "en-US", "closed", [], NOW)
+
+
+def test_purge_by_closed_age_and_max_age(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    old_open, _ = callbacks.request("+15025550101", False, "en-US", "closed", [], NOW - 91 * DAY)
+    callbacks.set_recording(old_open, "RE" + "a" * 32)
+    closed_long_ago, _ = callbacks.request("+15025550102", False, "en-US", "busy", [], NOW - 40 * DAY)
+    callbacks.close(closed_long_ago, "done", "ana", "", NOW - 31 * DAY)
+    closed_recently, _ = callbacks.request("+15025550103", False, "en-US", "busy", [], NOW - 40 * DAY)
+    callbacks.close(closed_recently, "done", "ana", "", NOW - 29 * DAY)
+    young_open, _ = callbacks.request("+15025550104", False, "en-US", "busy", [], NOW - 89 * DAY)
+    assert callbacks.due(NOW, 30, 90) == [(old_open, "RE" + "a" * 32), (closed_long_ago, None)]
+    # Only what the caller says is gone at Twilio, with the same recording.
+    assert callbacks.purge(NOW, 30, 90, only={old_open: "RE" + "b" * 32, closed_long_ago: None}) == \
+        [(closed_long_ago, None)]
+    assert callbacks.purge(NOW, 30, 90) == [(old_open, "RE" + "a" * 32)]
+    assert sorted(r.id for r in callbacks.newest()) == [closed_recently, young_open]
+
+
+def test_nothing_but_the_id_is_logged(store, caplog):
+    caplog.set_level(logging.DEBUG)
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    request_id, _ = callbacks.request(NUMBER, True, "es-US", "closed", ["pump_refill"], NOW)
+    callbacks.request(NUMBER, True, "es-US", "busy", ["botox"], NOW)
+    callbacks.set_recording(request_id, "RE" + "c" * 32)
+    callbacks.take(request_id, "ana", NOW)
+    callbacks.close(request_id, "done", "ana", "spoke to mum", NOW)
+    callbacks.purge(NOW + 31 * DAY, 30, 90)
+    logged = caplog.text
+    assert f"Callback request {request_id} recorded" in logged
+    for secret in ("5025550143", "5550143", "es-US", "pump_refill", "botox", "RE" + "c" * 32, "ana",
+                   "mum", "busy"):
+        assert secret not in logged
