@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, or_, select, text, update
 
+from ..model.phone import to_e164
 from .accounts import Runner
 from .base import DAY_SECONDS
 from .tables import callbacks
@@ -122,7 +123,9 @@ class Callbacks:
             raise CallbackError("a callback request needs the caller's language")
         topics = _topics(topics)
         number_hash = self._hash(number)
-        token = self._crypto().encrypt(str(number).strip().encode()).decode()
+        # Kept as E.164 when it is a phone number, so staff always see and dial one form.
+        canonical = to_e164(number) or str(number).strip()
+        token = self._crypto().encrypt(canonical.encode()).decode()
 
         def write(connection: Connection) -> tuple[int, bool]:
             self._lock(connection)
