@@ -112,3 +112,16 @@ def test_a_malformed_key_is_refused_with_the_command_that_makes_one(env, monkeyp
     err = capsys.readouterr().err
     assert "IVR_CALLBACK_KEYS: key 2 of 2 is not a Fernet key" in err
     assert "Fernet.generate_key()" in err and "not-a-key" not in err
+
+
+def test_the_settings_at_start():
+    from ivr.settings import StartupError
+
+    plain = read_settings(environment())
+    assert (plain.callback_keys, plain.callbacks_closed_days, plain.callbacks_max_days) == ((), 30, 90)
+    two = read_settings(environment(IVR_CALLBACK_KEYS=f" {KEY} ,{KEY}", IVR_CALLBACKS_CLOSED_DAYS="7"))
+    assert (two.callback_keys, two.callbacks_closed_days) == ((KEY, KEY), 7)
+    with pytest.raises(StartupError, match="key 1 of 1 is not a Fernet key"):
+        read_settings(environment(IVR_CALLBACK_KEYS="x" * 44))
+    with pytest.raises(StartupError, match="IVR_CALLBACKS_MAX_DAYS must be a whole number"):
+        read_settings(environment(IVR_CALLBACKS_MAX_DAYS="0"))
