@@ -8,11 +8,17 @@ from markupsafe import escape
 
 from .session import PREFIX, is_console_path, sub_key
 
+
+def content_security_policy(style_src: str = "'self'") -> str:
+    """The console's Content-Security-Policy; a page that must have more style sources than 'self'
+    (the editor's nonce, the diagram's inline styles) names them, and nothing else changes."""
+    return (f"default-src 'self'; script-src 'self'; style-src {style_src}; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+
+
 # Every console response: no inline script or style, no framing, nothing kept in caches.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; "
-                               "base-uri 'none'",
+    "Content-Security-Policy": content_security_policy(),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",

@@ -16,7 +16,7 @@ from ..menufile.yaml_strict import MenuFileError
 from ..review.diff import describe_changes
 from ..review.draft import MAX_DRAFT_BYTES, check_draft
 from ..storage.versions import MenuVersion, StaleDraft, VersionError
-from . import SECURITY_HEADERS
+from . import content_security_policy
 from .auth import console, role_required
 from .forms import row_number
 from .menus import versions
@@ -71,8 +71,7 @@ def _editor_page(text: str, editing: Editing, status: int = 200, stale: dict | N
     response = make_response(render_template(
         "console/editor.html", draft=text, editing=editing, style_nonce=nonce, stale=stale,
         result=check_draft(text, "menus.yaml"), limit_kib=MAX_DRAFT_BYTES // 1024), status)
-    response.headers["Content-Security-Policy"] = SECURITY_HEADERS["Content-Security-Policy"].replace(
-        "style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+    response.headers["Content-Security-Policy"] = content_security_policy(f"'self' 'nonce-{nonce}'")
     return response
 
 

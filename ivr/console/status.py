@@ -16,7 +16,7 @@ from ..review.lint import lint
 from ..review.script import INTRO, SIGN_OFF, script_sections, script_title
 from ..storage import StoreError
 from ..storage.workers import Worker
-from . import SECURITY_HEADERS
+from . import content_security_policy
 from .auth import console, role_required
 from .views import bp
 
@@ -28,8 +28,7 @@ from .views import bp
 # directive is the console's: a style cannot load anything from another site (default-src and img-src
 # 'self'), and the menu's words reach the diagram escaped (ivr.review.diagram.mermaid_text) and
 # sanitised by mermaid's securityLevel "strict".
-DIAGRAM_CSP = SECURITY_HEADERS["Content-Security-Policy"].replace("style-src 'self'",
-                                                                  "style-src 'self' 'unsafe-inline'")
+DIAGRAM_CSP = content_security_policy("'self' 'unsafe-inline'")
 
 # Workers seen in the last quarter of an hour are listed; older rows (kept for a day) are only counted.
 LIST_SECONDS = 15 * 60
