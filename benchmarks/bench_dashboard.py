@@ -30,13 +30,12 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from usage_report import _vacuum, generate  # noqa: E402  (the same year of events as that benchmark)
+from usage_report import _vacuum, generate, insert  # noqa: E402  (the same year of events as that benchmark)
 
 from ivr.console import passwords  # noqa: E402
 from ivr.console.auth import EXTENSION  # noqa: E402
 from ivr.factory import create_app  # noqa: E402
 from ivr.storage.sql import make_engine, upgrade  # noqa: E402
-from ivr.storage.tables import events  # noqa: E402
 from ivr.usage_report import maintain  # noqa: E402
 
 PASSWORD = "correct horse battery staple"
@@ -57,17 +56,7 @@ def fill(url: str, n: int) -> tuple[str, str]:
         engine.dispose()
         return first, last
     started = time.perf_counter()
-    batch = []
-    for row in generate(n):
-        batch.append(row)
-        if len(batch) == 20_000:
-            with engine.begin() as connection:
-                connection.execute(events.insert(), batch)
-            batch = []
-    if batch:
-        with engine.begin() as connection:
-            connection.execute(events.insert(), batch)
-    _vacuum(engine)
+    insert(engine, generate(n))
     with engine.begin() as connection:
         first, last = connection.execute(text("SELECT MIN(day), MAX(day) FROM events")).one()
     print(f"  {n} events, {first} to {last}, in {time.perf_counter() - started:.1f} s")

@@ -53,6 +53,21 @@ def generate(n: int, seed: int = 1):
         made += len(rows)
 
 
+def insert(engine, rows) -> None:
+    """Add generated events in batches of 20,000, then vacuum and analyse."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == 20_000:
+            with engine.begin() as connection:
+                connection.execute(events.insert(), batch)
+            batch = []
+    if batch:
+        with engine.begin() as connection:
+            connection.execute(events.insert(), batch)
+    _vacuum(engine)
+
+
 def _vacuum(engine) -> None:
     # What autovacuum does to a real table soon after: statistics, and the visibility map that lets
     # the report read its covering indexes alone.
@@ -89,17 +104,7 @@ def main() -> None:
             sys.exit("this database's raw events were already thinned by retention: use an empty one")
     if count < n:
         started = time.perf_counter()
-        batch = []
-        for row in generate(n - count, seed=count + 1):
-            batch.append(row)
-            if len(batch) == 20_000:
-                with engine.begin() as connection:
-                    connection.execute(events.insert(), batch)
-                batch = []
-        if batch:
-            with engine.begin() as connection:
-                connection.execute(events.insert(), batch)
-        _vacuum(engine)
+        insert(engine, generate(n - count, seed=count + 1))
         print(f"generated {n - count} events in {time.perf_counter() - started:.1f} s")
     with engine.begin() as connection:
         first, last = connection.execute(text("SELECT MIN(day), MAX(day) FROM events")).one()
