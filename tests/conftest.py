@@ -82,6 +82,27 @@ IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 BACKENDS = ("sqlite", "postgresql")
 
 
+def race(target, args_for, processes: int) -> list:
+    """Start `processes` fresh interpreters (spawn, safe under pytest's threads) at one moment, each
+    running target(*args_for(index), start, results) and putting one outcome in `results`; the
+    outcomes, sorted, once every process has ended well."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Event(), context.Queue()
+    workers = [context.Process(target=target, args=(*args_for(i), start, results)) for i in range(processes)]
+    for worker in workers:
+        worker.start()
+    start.set()
+    outcomes = sorted(results.get(timeout=60) for _ in workers)
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    results.close()
+    results.join_thread()
+    return outcomes
+
+
 def close_app(app) -> None:
     """Stop an app's heartbeat thread, then close its database connections: a test on its own
     PostgreSQL database calls it before the database is dropped, so no connection is left open

@@ -6,6 +6,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from console_helpers import PASSWORD
 
 AXE = Path(__file__).parent.parent / "vendor" / "axe-core"
@@ -47,5 +48,30 @@ def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD) -
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+# The accessible name of the focused element, as a keyboard user's screen reader would say it.
+NAME_OF_FOCUS = """() => {
+  const el = document.activeElement;
+  if (!el) return "";
+  if (el.labels && el.labels.length) return el.labels[0].textContent.trim();
+  return (el.getAttribute("aria-label") || el.textContent || "").trim();
+}"""
+
+
+def tab_to(page, name: str, limit: int = 80) -> None:
+    """Press Tab until the element with the accessible name `name` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(NAME_OF_FOCUS) == name:
+            return
+    pytest.fail(f"{name!r} is not reachable by Tab")
+
+
+def press(page, name: str) -> None:
+    """Tab to the button `name` and press Enter on it; the page that comes back has loaded."""
+    tab_to(page, name)
     with page.expect_navigation():
         page.keyboard.press("Enter")

@@ -1,51 +1,16 @@
-"""Shared by the dashboard's tests: a morning of real signed calls and texts, and reading its tables."""
+"""Shared by the dashboard's tests: a morning of real signed calls and texts (the usage tests' own),
+and reading the page's tables."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from conftest import CALLER, Call, Texter, signed_post
+from conftest import CALLER
+from test_usage import SAID, SPANISH_TEXTER, use_the_line  # noqa: F401  (use_the_line: for the tests)
 
-SPANISH_TEXTER = "+15025550177"
-SAID = ("rhizotomy", "purple elephant")
-BODIES = ("pump", "menu", "xyzzy plugh", "HELP", "STOP", "START", "ESPAÑOL")
+# use_the_line is the morning the usage report's tests count: the dashboard shows what `ivr usage` sums.
 # What no page or CSV may show: the numbers, what a caller said, a text's own words.
 SECRETS = (CALLER, CALLER[2:], SPANISH_TEXTER, SPANISH_TEXTER[2:], SAID[1], "xyzzy", "plugh", "ESPAÑOL")
-
-
-def status(client, call: Call, duration: str) -> None:
-    params = {**call.params, "CallStatus": "completed", "CallDuration": duration}
-    assert signed_post(client, "/voice/status", params).status_code == 204
-
-
-def use_the_line(client) -> list[Call]:
-    """Four calls and seven texts through the signed webhooks; see the counts each test expects."""
-    a = Call(client)  # main -> pump summary -> text me -> scheduling, answered
-    a.start()
-    a.press("2")
-    a.press("1")
-    a.press("0")
-    a.dial_ends("completed", "60")
-    status(client, a, "120")
-    b = Call(client)  # speech understood, then not; hangs up at the rhizotomy summary
-    b.start()
-    b._post(b.gather.get("action"), SpeechResult=SAID[0], Confidence="0.9")
-    b._post(b.gather.get("action"), SpeechResult=SAID[1], Confidence="0.9")
-    status(client, b, "30")
-    c = Call(client)  # a wrong key and silence at the main menu, then hangs up there
-    c.start()
-    c.press("7")
-    c.wait()
-    status(client, c, "20")
-    d = Call(client)  # straight to scheduling: busy
-    d.start()
-    d.press("0")
-    d.dial_ends("busy")
-    texter = Texter(client)
-    for body in BODIES[:-1]:
-        texter.send(body)
-    Texter(client, number=SPANISH_TEXTER).send(BODIES[-1])
-    return [a, b, c, d]
 
 
 class _Tables(HTMLParser):

@@ -9,7 +9,7 @@ import re
 
 import pytest
 import sim_helpers
-from browser_helpers import axe_violations, keyboard_sign_in, serving
+from browser_helpers import NAME_OF_FOCUS, axe_violations, keyboard_sign_in, press, serving, tab_to
 from conftest import CALLER, Call, Texter
 from console_helpers import add_account, console_app
 
@@ -24,28 +24,6 @@ if (window.speechSynthesis) {
   window.speechSynthesis.speak = function (u) { window.__spoken.push([u.text, u.lang]); };
 }
 """
-NAME_OF_FOCUS = """() => {
-  const el = document.activeElement;
-  if (!el) return "";
-  if (el.labels && el.labels.length) return el.labels[0].textContent.trim();
-  return (el.getAttribute("aria-label") || el.textContent || "").trim();
-}"""
-
-
-def tab_to(page, name: str, limit: int = 80) -> None:
-    """Press Tab until the element with the accessible name `name` has the focus."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate(NAME_OF_FOCUS) == name:
-            return
-    pytest.fail(f"{name!r} is not reachable by Tab")
-
-
-def press(page, name: str) -> None:
-    """Tab to the button `name` and press Enter on it; the page that comes back has loaded."""
-    tab_to(page, name)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def last_turn(page) -> str:

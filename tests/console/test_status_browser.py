@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_helpers import axe_violations, keyboard_sign_in
+from browser_helpers import axe_violations, keyboard_sign_in, tab_to
 from console_helpers import add_account
 
 from ivr.heartbeat import EXTENSION as HEARTBEAT
@@ -32,15 +32,6 @@ def watch(page) -> list[str]:
             if m.type in ("error", "warning") and "favicon" not in (m.location or {}).get("url", "")
             and "status of 404" not in m.text else None)
     return messages
-
-
-def tab_to(page, name: str, limit: int = 40) -> None:
-    """Press Tab until the focused element's text is `name`."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement.textContent.trim()") == name:
-            return
-    pytest.fail(f"{name!r} is not reachable by Tab")
 
 
 def test_the_diagram_is_drawn_as_svg_with_no_csp_violation(served, page):

@@ -5,7 +5,7 @@ the live menu's in the other, stacked on a narrow screen; axe-core on every stat
 from __future__ import annotations
 
 import pytest
-from browser_helpers import axe_violations, keyboard_sign_in
+from browser_helpers import axe_violations, keyboard_sign_in, press, tab_to
 from conftest import MENUS
 from console_helpers import add_account
 
@@ -19,28 +19,6 @@ TEXTED = "Intrathecal baclofen pump: a pump placed in the abdomen"
 TEXTED_NOW = "Baclofen pump, in the draft's words: a pump placed in the abdomen"
 DRAFT_LABEL = "Version 2 (draft, by eddie)"
 LIVE_LABEL = "The live menu (version 1)"
-NAME_OF_FOCUS = """() => {
-  const el = document.activeElement;
-  if (!el) return "";
-  if (el.labels && el.labels.length) return el.labels[0].textContent.trim();
-  return (el.getAttribute("aria-label") || el.textContent || "").trim();
-}"""
-
-
-def tab_to(page, name: str, limit: int = 80) -> None:
-    """Press Tab until the element with the accessible name `name` has the focus."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate(NAME_OF_FOCUS) == name:
-            return
-    pytest.fail(f"{name!r} is not reachable by Tab")
-
-
-def press(page, name: str) -> None:
-    """Tab to the button `name` and press Enter on it; the page that comes back has loaded."""
-    tab_to(page, name)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def choose_the_draft_side_by_side(page) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import threading
@@ -10,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import close_app, fresh_postgres_database, need_postgres
+from conftest import close_app, fresh_postgres_database, need_postgres, race
 from sqlalchemy import create_engine, text
 
 from ivr.storage import (
@@ -227,7 +226,7 @@ def test_an_unusable_path_is_a_store_error(tmp_path):
         SqliteStore(tmp_path / "missing" / "folder" / "line.sqlite3", KEY)
 
 
-def _reserve_in_process(where, node_for, start, results, index):
+def _reserve_in_process(where, node_for, index, start, results):
     # Each process opens the database itself, like a gunicorn worker, all at the same moment.
     start.wait(timeout=30)
     store = SqliteStore(where, KEY) if isinstance(where, Path) else SqlStore(where, KEY)
@@ -246,21 +245,7 @@ def _own_node(index):
 
 
 def _race(path, node_for, processes):
-    # spawn, not fork: a fresh interpreter per worker, as safe under pytest's threads on every platform.
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Event(), context.Queue()
-    workers = [context.Process(target=_reserve_in_process, args=(path, node_for, start, results, i))
-               for i in range(processes)]
-    for worker in workers:
-        worker.start()
-    start.set()
-    outcomes = sorted(results.get(timeout=60) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
-    results.close()
-    results.join_thread()
-    return outcomes
+    return race(_reserve_in_process, lambda index: (path, node_for, index), processes)
 
 
 def test_processes_racing_for_one_text_send_it_once(db):

@@ -3,10 +3,8 @@ a new file once however many workers try at the same moment."""
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
-from conftest import MENUS
+from conftest import MENUS, race
 from sqlalchemy import create_engine, text
 
 from ivr.storage.accounts import open_accounts
@@ -113,19 +111,7 @@ def _publish_in_process(url, start, results):
 
 def test_workers_starting_together_record_a_new_file_once(database_url):
     upgrade(database_url)
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Event(), context.Queue()
-    workers = [context.Process(target=_publish_in_process, args=(database_url, start, results))
-               for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    start.set()
-    outcomes = sorted(results.get(timeout=60) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
-    results.close()
-    results.join_thread()
+    outcomes = race(_publish_in_process, lambda index: (database_url,), 4)
     assert outcomes == [(1, False)] * 3 + [(1, True)]
     versions, close = open_versions(database_url)
     try:
