@@ -122,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="add an account (the password is asked for, or read from stdin)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("viewer", "editor", "clinician", "admin"))
+    add.add_argument("--role", required=True, choices=("viewer", "scheduler", "editor", "clinician", "admin"))
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     actions.add_parser("list", help="every account, its role and whether it is disabled or locked")
     disable = actions.add_parser("disable", help="disable an account; its sessions end at once")

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from ivr.console import SECURITY_HEADERS
 from ivr.console.auth import EXTENSION
+from ivr.console.roles import ROLES
 from ivr.factory import create_app
 
 
@@ -52,7 +53,7 @@ def test_every_console_page_is_guarded_by_a_role(app):
         if rule.endpoint in open_endpoints:
             continue
         view = app.view_functions[rule.endpoint]
-        assert getattr(view, "console_role", None) in ("viewer", "editor", "clinician", "admin"), rule
+        assert getattr(view, "console_role", None) in ROLES, rule
         guarded.append(rule.endpoint)
     assert {"console.home", "console.accounts", "console.audit_log", "console.sign_out"} <= set(guarded)
 
