@@ -555,37 +555,12 @@ def _purge(requests, settings, now: float) -> int:
 
 def _recording_deleter(settings):
     """delete(sid) -> True when the recording is gone at Twilio (deleted now, or already: 404)."""
-    from twilio.base.exceptions import TwilioException, TwilioRestException
-    from twilio.http.http_client import TwilioHttpClient
-    from twilio.rest import Client
+    from .recordings import Recordings
 
-    if not settings.account_sid:
+    recordings = Recordings.from_settings(settings)
+    if recordings is None:
         raise CommandError("TWILIO_ACCOUNT_SID is not set: the recordings cannot be deleted at Twilio")
-    http = TwilioHttpClient(timeout=10)
-    # As ivr/webhooks/outbound.py: an explicit environment (the line's configuration is read in
-    # settings.py alone), and the api domain's base_url pointed at TWILIO_API_BASE_URL.
-    client = Client(settings.account_sid, settings.auth_token, http_client=http,
-                    environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""})
-    client.api.base_url = settings.api_base_url or "https://api.twilio.com"
-
-    def delete(sid: str) -> bool:
-        try:
-            client.recordings(sid).delete()
-            return True
-        except TwilioRestException as error:
-            if error.status == 404:
-                return True  # already gone
-            # Only the status and code: Twilio's message could quote more than the SID.
-            print(f"ivr callbacks: Twilio refused to delete recording {sid} (HTTP {error.status}, error "
-                  f"{error.code})", file=sys.stderr)
-        except (TwilioException, OSError) as error:
-            print(f"ivr callbacks: cannot reach Twilio to delete recording {sid} ({type(error).__name__})",
-                  file=sys.stderr)
-        except Exception as error:  # requests' errors and anything else: keep the row, go on
-            print(f"ivr callbacks: cannot delete recording {sid} ({type(error).__name__})", file=sys.stderr)
-        return False
-
-    return delete
+    return recordings.delete
 
 
 def _rollup(url: str, retention_days: int) -> int:
