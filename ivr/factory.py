@@ -223,7 +223,14 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
                         settings.text_requires_attestation)
     conversation = Conversation(TextMe(store, sender, limits), RecorderEvents(recorder), store,
                                 clock or utc_now)
-    app.extensions["ivr"] = Line(live_menu, settings, validator, store, sender, conversation)
+    from .announce import announcer_for
+
+    now = clock or utc_now
+    announcer = announcer_for(settings, store, sender, lambda: now().timestamp())
+    if announcer is not None and not settings.console:
+        log.warning("IVR_CALLBACK_NOTIFY is %s but IVR_CONSOLE is off: staff will be told of callback "
+                    "requests they cannot open.", settings.callback_notify)
+    app.extensions["ivr"] = Line(live_menu, settings, validator, store, sender, conversation, announcer)
     from .heartbeat import EXTENSION as HEARTBEAT
     from .heartbeat import Heartbeat
     from .storage.workers import Workers

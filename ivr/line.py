@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from flask import current_app
 from twilio.request_validator import RequestValidator
 
+from .announce import Announcer
 from .conversation.service import Conversation
 from .live_menu import LiveMenu
 from .model.menu import Menu
@@ -26,6 +27,8 @@ class Line:
     store: Store
     sender: TextSender | None  # None: no TWILIO_ACCOUNT_SID, so no texts can be sent
     conversation: Conversation  # steps every call and text, with the live clock, texting and events
+    # Tells staff of new callback requests (IVR_CALLBACK_NOTIFY); None when it is none.
+    announcer: Announcer | None = None
 
     @property
     def menu(self) -> Menu:

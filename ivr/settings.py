@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .storage.urls import DatabaseUrlError, database_url
@@ -120,6 +120,32 @@ SETTINGS = (
             "(done or could not reach); `ivr callbacks purge` deletes it then."),
     Setting("IVR_CALLBACKS_MAX_DAYS", "90",
             "The most days a callback request (and its recording) is kept, whatever its state."),
+    Setting("IVR_CALLBACK_NOTIFY", "none",
+            "How staff hear of a new callback request: none, email (IVR_SMTP_*) or text (to "
+            "IVR_CALLBACK_NOTIFY_TEXT_TO from IVR_LINE_NUMBER). The message says how many requests "
+            "are waiting and links to the console; it never names a family."),
+    Setting("IVR_CALLBACK_NOTIFY_MINUTES", "10",
+            "At most one announcement in this many minutes, across the workers sharing the database "
+            "(0: one for every new request)."),
+    Setting("IVR_CALLBACK_NOTIFY_TEXT_TO", "",
+            "The staff phone that announcements are texted to (IVR_CALLBACK_NOTIFY=text): a US or "
+            "Canadian number in E.164, such as +15025550123."),
+    Setting("IVR_LINE_NUMBER", "",
+            "The line's own Twilio number, in E.164, that announcements to staff are texted from."),
+    Setting("IVR_SMTP_HOST", "",
+            "The mail server announcements are sent through (IVR_CALLBACK_NOTIFY=email)."),
+    Setting("IVR_SMTP_PORT", "",
+            "The mail server's port; empty: 587 with starttls, 465 with ssl, 25 with none."),
+    Setting("IVR_SMTP_SECURITY", "starttls",
+            "How the connection to the mail server is protected: starttls (upgrade a plain "
+            "connection), ssl (TLS from the start) or none (only for a server on the same machine or "
+            "a test; refused with a password)."),
+    Setting("IVR_SMTP_USER", "", "The mail server's user name, if it asks for one."),
+    Setting("IVR_SMTP_PASSWORD", "",
+            "The mail server's password (with IVR_SMTP_USER). A secret: never logged or shown."),
+    Setting("IVR_SMTP_FROM", "", "The address announcements come from, such as line@clinic.example.org."),
+    Setting("IVR_SMTP_TO", "",
+            "Where announcements are emailed: one or more addresses, comma-separated."),
 )
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -169,6 +195,24 @@ class Settings:
     callback_keys: tuple[str, ...] = ()  # IVR_CALLBACK_KEYS: Fernet keys, the first encrypts; () = off
     callbacks_closed_days: int = 30
     callbacks_max_days: int = 90
+    callback_notify: str = "none"  # IVR_CALLBACK_NOTIFY: none, email or text
+    callback_notify_minutes: int = 10
+    callback_notify_text_to: str = ""  # E.164 staff number
+    line_number: str = ""  # E.164, the line's own Twilio number
+    smtp: SmtpSettings | None = None  # with IVR_CALLBACK_NOTIFY=email only
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """The mail server that announcements go through."""
+
+    host: str
+    port: int
+    security: str  # starttls, ssl or none
+    user: str
+    password: str = field(repr=False)  # a secret: kept out of every repr, and so out of logs
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
 
 
 def menus_file(environ: Mapping[str, str]) -> Path:
@@ -254,7 +298,90 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         callback_keys=callback_keys(values["IVR_CALLBACK_KEYS"]),
         callbacks_closed_days=int(_number(values, "IVR_CALLBACKS_CLOSED_DAYS", int, 1, 3650)),
         callbacks_max_days=int(_number(values, "IVR_CALLBACKS_MAX_DAYS", int, 1, 3650)),
+        **_announcing(values),
     )
+
+
+NOTIFY_CHOICES = ("none", "email", "text")
+SMTP_SECURITY = {"starttls": 587, "ssl": 465, "none": 25}  # each way's usual port
+
+
+def _announcing(values: Mapping[str, str]) -> dict[str, object]:
+    """The IVR_CALLBACK_NOTIFY settings, checked together: a choice that cannot work stops the start."""
+    choice = values["IVR_CALLBACK_NOTIFY"].lower()
+    if choice not in NOTIFY_CHOICES:
+        raise StartupError(f"IVR_CALLBACK_NOTIFY must be none, email or text (it is "
+                           f"{values['IVR_CALLBACK_NOTIFY']!r}).")
+    chosen: dict[str, object] = {
+        "callback_notify": choice,
+        "callback_notify_minutes": int(_number(values, "IVR_CALLBACK_NOTIFY_MINUTES", int, 0, 24 * 60))}
+    if choice == "none":
+        return chosen
+    if not values["IVR_CALLBACK_KEYS"]:
+        raise StartupError(f"IVR_CALLBACK_NOTIFY is {choice}, but callback requests are off "
+                           "(IVR_CALLBACK_KEYS is not set), so there is nothing to announce. Set "
+                           "IVR_CALLBACK_KEYS, or IVR_CALLBACK_NOTIFY=none.")
+    if choice == "text":
+        chosen["callback_notify_text_to"] = _staff_number(values, "IVR_CALLBACK_NOTIFY_TEXT_TO",
+                                                          "the staff phone to text")
+        chosen["line_number"] = _staff_number(values, "IVR_LINE_NUMBER", "the line's own Twilio number")
+        if not values["TWILIO_ACCOUNT_SID"]:
+            raise StartupError("IVR_CALLBACK_NOTIFY is text, but TWILIO_ACCOUNT_SID is not set, so no "
+                               "text can be sent. Set it to the account SID (AC...) shown in the Twilio "
+                               "Console, or choose IVR_CALLBACK_NOTIFY=email or none.")
+        return chosen
+    chosen["smtp"] = _smtp(values)
+    return chosen
+
+
+def _staff_number(values: Mapping[str, str], name: str, what: str) -> str:
+    """The setting `name` as a textable US or Canadian number in E.164, or a StartupError."""
+    from .model.phone import is_textable_caller
+
+    number = values[name]
+    if not is_textable_caller(number):
+        # The value is staff's own number, not a family's; still, only whether it is set is said.
+        state = "is not set" if not number else "is not a US or Canadian phone number in E.164"
+        raise StartupError(f"IVR_CALLBACK_NOTIFY is text, but {name} ({what}) {state}. Write it as "
+                           "+1 and ten digits, such as +15025550123.")
+    return number
+
+
+def _smtp(values: Mapping[str, str]) -> SmtpSettings:
+    """The IVR_SMTP_* settings for IVR_CALLBACK_NOTIFY=email, or a StartupError naming what is missing."""
+    from email.utils import parseaddr
+
+    missing = [n for n in ("IVR_SMTP_HOST", "IVR_SMTP_FROM", "IVR_SMTP_TO") if not values[n]]
+    if missing:
+        raise StartupError(f"IVR_CALLBACK_NOTIFY is email, but {' and '.join(missing)} "
+                           f"{'is' if len(missing) == 1 else 'are'} not set: the mail server, the "
+                           "address announcements come from, and where they go are all needed.")
+    security = values["IVR_SMTP_SECURITY"].lower()
+    if security not in SMTP_SECURITY:
+        raise StartupError(f"IVR_SMTP_SECURITY must be starttls, ssl or none (it is "
+                           f"{values['IVR_SMTP_SECURITY']!r}).")
+    port = SMTP_SECURITY[security]
+    if values["IVR_SMTP_PORT"]:
+        port = int(_number(values, "IVR_SMTP_PORT", int, 1, 65535))
+    user, password = values["IVR_SMTP_USER"], values["IVR_SMTP_PASSWORD"]
+    if bool(user) != bool(password):
+        raise StartupError("IVR_SMTP_USER and IVR_SMTP_PASSWORD go together: set both, or neither for "
+                           "a server that needs no sign-in.")
+    if password and security == "none":
+        raise StartupError("IVR_SMTP_SECURITY is none while IVR_SMTP_PASSWORD is set: the password "
+                           "would cross the network in clear. Use starttls or ssl.")
+    addresses = {"IVR_SMTP_FROM": [values["IVR_SMTP_FROM"]],
+                 "IVR_SMTP_TO": [a.strip() for a in values["IVR_SMTP_TO"].split(",") if a.strip()]}
+    for name, written in addresses.items():
+        for position, address in enumerate(written, 1):
+            # A bare address only: no display name, and no CR or LF that could add a header.
+            if parseaddr(address)[1] != address or address.count("@") != 1 or \
+                    any(c.isspace() or c in "<>,;" for c in address):
+                raise StartupError(f"{name}: address {position} is not a plain email address such as "
+                                   "staff@clinic.example.org.")
+    return SmtpSettings(host=values["IVR_SMTP_HOST"], port=port, security=security, user=user,
+                        password=password, sender=values["IVR_SMTP_FROM"],
+                        recipients=tuple(addresses["IVR_SMTP_TO"]))
 
 
 def callback_keys(value: str) -> tuple[str, ...]:

@@ -112,6 +112,9 @@ def close_app(app) -> None:
     heartbeat = app.extensions.get(HEARTBEAT)
     if heartbeat is not None:
         heartbeat.stop()
+    announcer = app.extensions["ivr"].announcer
+    if announcer is not None:
+        announcer.close()
     app.extensions["ivr"].store.close()
 
 

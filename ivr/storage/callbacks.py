@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, delete, or_, select, text, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, text, update
 
 from ..model.phone import to_e164
 from .accounts import Runner
@@ -177,6 +177,11 @@ class Callbacks:
         statement = (select(*_SUMMARY).where(callbacks.c.status.in_(OPEN_STATES))
                      .order_by(callbacks.c.created, callbacks.c.id).limit(limit))
         return [_request(row) for row in self._run("read", lambda c: c.execute(statement).all())]
+
+    def count_open(self) -> int:
+        """How many requests are open (new or in progress): what an announcement to staff says."""
+        statement = select(func.count()).select_from(callbacks).where(callbacks.c.status.in_(OPEN_STATES))
+        return self._run("read", lambda c: c.execute(statement).scalar_one())
 
     def newest(self, limit: int = 200) -> list[CallbackRequest]:
         """Every request, newest first, without numbers."""
