@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -332,21 +331,3 @@ def test_the_ports_follow_the_security_unless_given():
     assert app.extensions["ivr"].settings.smtp.port == 2525
     close_app(app)
 
-
-def test_two_workers_claiming_at_once_get_one_window_between_them():
-    app = create_app(environment())
-    window = AnnouncementWindow.for_store(app.extensions["ivr"].store, 600)
-    results: list[bool] = []
-    start = threading.Barrier(8)
-
-    def claim() -> None:
-        start.wait()
-        results.append(window.claim(1000.0))
-
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    close_app(app)
-    assert sorted(results) == [False] * 7 + [True]
