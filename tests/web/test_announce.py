@@ -11,12 +11,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from conftest import ACCOUNT, CLINIC, TOKEN, close_app, environment
 from cryptography.fernet import Fernet
-from fake_smtp import FakeSmtp
+from fake_smtp import FakeSmtp, certificate
 from fake_twilio import FakeTwilio
 
 from ivr import create_app
-from ivr.announce import BackgroundAnnouncer, EmailChannel
-from ivr.settings import StartupError
+from ivr.announce import AnnouncementFailed, BackgroundAnnouncer, EmailChannel
+from ivr.settings import SmtpSettings, StartupError
 from ivr.storage.announced import AnnouncementWindow
 from ivr.storage.callbacks import Callbacks
 
@@ -331,3 +331,50 @@ def test_the_ports_follow_the_security_unless_given():
     assert app.extensions["ivr"].settings.smtp.port == 2525
     close_app(app)
 
+
+
+def smtp_settings(smtp: FakeSmtp, security: str, password: str = PASSWORD) -> SmtpSettings:
+    return SmtpSettings(host="127.0.0.1", port=smtp.port, security=security, user="line",
+                        password=password, sender="line@clinic.example.org",
+                        recipients=("scheduling@clinic.example.org",))
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_over_tls_the_line_signs_in_and_sends(tmp_path, security):
+    server, client = certificate(tmp_path)
+    with FakeSmtp(tls=server, implicit=security == "ssl", login=("line", PASSWORD)) as smtp:
+        EmailChannel(smtp_settings(smtp, security), tls=client).deliver("Subject", "Words")
+    assert smtp.signed_in == ["line"]
+    assert smtp.received[0].message.get_content().strip() == "Words"
+
+
+def test_a_wrong_password_is_refused_and_not_quoted(tmp_path):
+    server, client = certificate(tmp_path)
+    with FakeSmtp(tls=server, login=("line", "another-password")) as smtp:
+        channel = EmailChannel(smtp_settings(smtp, "starttls"), tls=client)
+        with pytest.raises(AnnouncementFailed, match=r"refused it \(SMTP 535\)") as refused:
+            channel.deliver("Subject", "Words")
+    assert PASSWORD not in str(refused.value) and smtp.received == []
+
+
+def test_a_server_without_starttls_is_not_sent_the_password(raw_log):
+    with FakeSmtp(login=("line", PASSWORD)) as smtp, \
+            pytest.raises(AnnouncementFailed, match="does not offer STARTTLS"):
+        EmailChannel(smtp_settings(smtp, "starttls")).deliver("Subject", "Words")
+    assert smtp.signed_in == [] and smtp.received == []
+
+
+def test_the_mail_server_s_certificate_is_checked(tmp_path, raw_log):
+    server, _ = certificate(tmp_path)
+    with FakeSmtp(tls=server, login=("line", PASSWORD)) as smtp:
+        # The line's own context trusts only the system's authorities, not this self-signed one.
+        app = create_app(email_environment(smtp, IVR_SMTP_SECURITY="starttls", IVR_SMTP_USER="line",
+                                           IVR_SMTP_PASSWORD=PASSWORD))
+        announcer = app.extensions["ivr"].announcer
+        record(app, FAMILIES[0])
+        announcer.new_request()
+        assert announcer.idle(WAIT)
+        close_app(app)
+    assert smtp.signed_in == [] and smtp.received == []
+    assert ("Callback announcement by email not sent: cannot reach the mail server "
+            "(SSLCertVerificationError)") in raw_log
