@@ -249,6 +249,13 @@ def announcer_for(settings: Settings, store, sender,
         channel: Channel = EmailChannel(settings.smtp)
     else:
         channel = TextChannel(sender, settings.callback_notify_text_to, settings.line_number)
+    if settings.callback_notify == "email":
+        count = len(settings.smtp.recipients)
+        where = f"by email to {count} {'address' if count == 1 else 'addresses'}"
+    else:
+        where = "by text to the staff phone"
+    log.info("New callback requests are announced %s, at most once every %d minutes", where,
+             settings.callback_notify_minutes)
     callbacks = Callbacks.for_store(store, settings.callback_keys)
     window = AnnouncementWindow.for_store(store, settings.callback_notify_minutes * 60)
     return BackgroundAnnouncer(channel, callbacks.count_open, window, clock, settings.public_base_url)

@@ -16,6 +16,7 @@ from fake_twilio import FakeTwilio
 
 from ivr import create_app
 from ivr.announce import AnnouncementFailed, BackgroundAnnouncer, EmailChannel
+from ivr.model.gsm import encoding_of
 from ivr.settings import SmtpSettings, StartupError
 from ivr.storage.announced import AnnouncementWindow
 from ivr.storage.callbacks import Callbacks
@@ -182,6 +183,9 @@ def test_the_staff_text_goes_from_the_line_s_number_through_twilio(raw_log):
     assert sent.form["Body"] == ("Spasticity Clinic line: 2 callback requests are waiting. "
                                  "Open the console: https://line.example.org/console/callbacks")
     no_family_details(sent.form["Body"])
+    # One plain GSM-7 segment: the cheapest text there is.
+    encoding = encoding_of(sent.form["Body"])
+    assert (encoding.name, encoding.segments) == ("GSM-7", 1)
     assert "Callback announcement sent by text: 2 waiting" in raw_log
 
 
