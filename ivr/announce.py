@@ -162,8 +162,8 @@ class BackgroundAnnouncer:
             with self._changed:
                 self._pending = True
                 self._changed.notify_all()
-                # Started here, in the process that serves: gunicorn --preload forks workers from
-                # the master, and threads do not survive a fork.
+                # Started here, in the process that serves: a server that loads the app first and
+                # then forks its workers would leave a thread started earlier behind in the parent.
                 if self._thread is None or self._pid != os.getpid():
                     self._stopping = False
                     self._busy = False
