@@ -157,6 +157,20 @@ def database_url(request, tmp_path):
         yield from fresh_postgres_database()
 
 
+STORE_KEY = b"k" * 32  # the number-hash key of the `store` fixture's store
+
+
+@pytest.fixture
+def store(database_url):
+    """The store on each backend (`database_url`), migrated as `ivr db upgrade` does."""
+    from ivr.storage import open_store
+    from ivr.storage.sql import upgrade
+
+    upgrade(database_url)
+    with open_store(database_url, STORE_KEY) as store:
+        yield store
+
+
 @pytest.fixture(scope="session")
 def _migrated_database() -> Path:
     """An empty line database, migrated once for the whole run."""

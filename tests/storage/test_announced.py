@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from cryptography.fernet import Fernet
 
-from ivr.storage import open_store
 from ivr.storage.announced import AnnouncementWindow
 from ivr.storage.callbacks import Callbacks
-from ivr.storage.sql import upgrade
 
-KEY = b"k" * 32
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-def store(database_url):
-    upgrade(database_url)
-    with open_store(database_url, KEY) as store:
-        yield store
 
 
 def test_one_claim_a_window(store):

@@ -9,22 +9,13 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, text
 
-from ivr.storage import open_store
 from ivr.storage.callbacks import CallbackError, CallbackKeyError, Callbacks
 from ivr.storage.sql import upgrade
 
-KEY = b"k" * 32
 NUMBER = "+15025550143"
 OTHER = "+15025550188"
 DAY = 86400.0
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-def store(database_url):
-    upgrade(database_url)
-    with open_store(database_url, KEY) as store:
-        yield store
 
 
 def rows(url: str) -> list[tuple]:
