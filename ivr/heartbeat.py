@@ -99,11 +99,13 @@ class Heartbeat:
             row = self.row()
             self.workers.beat(row, forget_before=row.seen - FORGET_SECONDS)
         except Exception as error:  # the line goes on: the next beat tries again
-            self.missed += 1
-            if not self._failing:
-                self._failing = True
+            with self._lock:  # the thread and a direct call may fail at once: one warning between them
+                first, self._failing = not self._failing, True
+            if first:
                 log.warning("heartbeat: this worker cannot record itself in the line's database, "
                             "tried again every %d s (calls and texts go on): %s", self.interval, error)
+            # Counted after the warning, so whoever sees the count go up can already read why.
+            self.missed += 1
             return False
         if self._failing:
             self._failing = False
