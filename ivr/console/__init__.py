@@ -30,7 +30,8 @@ def init_app(app: Flask) -> None:
     """Add the console to the line's app: its blueprint, Flask-Login, CSRF and headers."""
     from ..review.draft import MAX_DRAFT_BYTES
     from ..storage.accounts import Accounts
-    from . import dashboard, editor, simulator, status, versions  # noqa: F401  (their pages join the blueprint)
+    from ..storage.second_factors import SecondFactors
+    from . import dashboard, editor, simulator, status, two_factor_views, versions  # noqa: F401  (their pages join the blueprint)
     from .auth import EXTENSION, Console, login_manager
     from .views import bp, csrf
 
@@ -38,7 +39,9 @@ def init_app(app: Flask) -> None:
     settings = line.settings
     app.extensions[EXTENSION] = Console(Accounts.for_store(line.store),
                                         idle_seconds=settings.console_idle_minutes * 60,
-                                        lifetime_seconds=settings.console_session_hours * 3600)
+                                        lifetime_seconds=settings.console_session_hours * 3600,
+                                        second_factors=SecondFactors.for_store(line.store,
+                                                                               settings.console_key))
     app.config.update(
         # CSRF tokens are signed with a key of the console's own, and checked only on console
         # forms (the webhooks are checked by Twilio's signature instead).

@@ -1,5 +1,6 @@
 """Signing in and out of the console, and who may see what: accounts in the database (Flask-Login
-keeps the signed-in account per request), sessions as database rows, lock-out after wrong passwords."""
+keeps the signed-in account per request), sessions as database rows, lock-out after wrong passwords, and
+the half-signed-in state between a right password and the second factor of the roles that see families."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from ..storage.accounts import Accounts, User
+from ..storage.second_factors import SecondFactors
 from . import passwords
-from .roles import may
+from .roles import SEES_FAMILIES, may
 from .session import id_hash
 
 EXTENSION = "ivr_console"
@@ -24,6 +26,10 @@ LOCK_SECONDS = 15 * 60
 # down before the lock, without holding a worker in a sleep.
 PAUSES = (0, 2, 10, 30)
 FORGET_SESSIONS_AFTER = 24 * 3600  # seconds past a session's lifetime
+# Between a right password and a right code a browser is only half signed in: it reaches nothing but
+# the second factor's page, for this long. The cookie holds the account's id, never a secret.
+HALF_SIGNED_IN_SECONDS = 5 * 60
+HALF_SIGNED_IN = "half_signed_in"
 SIGN_IN_REFUSED = ("The username or password is not right, or the account is locked or disabled. "
                    "After a wrong password, wait a few seconds before trying again.")
 
@@ -36,6 +42,7 @@ class Console:
     idle_seconds: int
     lifetime_seconds: int
     clock: Callable[[], float] = field(default=time.time)  # tests move it on
+    second_factors: SecondFactors | None = None
 
 
 def console() -> Console:
@@ -110,9 +117,9 @@ def audit(action: str, subject: str = "", detail: str = "", actor: str | None = 
 
 
 def sign_in(username: str, password: str) -> User | None:
-    """Check a username and password; on success start a new session (a new id) and return the
-    account. Unknown usernames are checked against a dummy hash, so they take as long, and every
-    refusal looks the same."""
+    """Check a username and password; on success start a new session (a new id), or for a role asked
+    for a second factor a half-signed-in one (see half_signed_in), and return the account. Unknown
+    usernames are checked against a dummy hash, so they take as long, and every refusal looks the same."""
     state = console()
     now = state.clock()
     user = state.accounts.find_user(username)
@@ -134,7 +141,10 @@ def sign_in(username: str, password: str) -> User | None:
             audit("lock-out", user.username, f"{LOCK_AFTER} wrong passwords: locked for "
                                               f"{LOCK_SECONDS // 60} minutes", actor="")
         return None
-    if user.failed_count or user.locked_until is not None:
+    two_factor = needs_second_factor(user.role)
+    # An account asked for a code keeps its count of wrong tries until the code is right too, so
+    # typing the password again never wipes out the wrong codes before it (5 in all lock it).
+    if not two_factor and (user.failed_count or user.locked_until is not None):
         state.accounts.clear_failures(user.id)
     if passwords.needs_rehash(user.password_hash):
         state.accounts.set_password_hash(user.id, passwords.hash_password(password))
@@ -142,12 +152,66 @@ def sign_in(username: str, password: str) -> User | None:
     # Rows of sessions that ended long ago say nothing the audit log does not: forget them.
     state.accounts.delete_sessions_before(now - state.lifetime_seconds - FORGET_SESSIONS_AFTER)
     session.clear()  # a new session id, and a new CSRF token, at every sign-in
-    session_id = secrets.token_urlsafe(32)
-    state.accounts.start_session(id_hash(session_id), user.id, now)
-    session["sid"] = session_id
-    login_user(SignedIn(user))
+    if two_factor:
+        session[HALF_SIGNED_IN] = {"account": user.id, "since": now,
+                                   "password_changed": user.password_changed}
+        audit("password accepted", user.username, "second factor asked", actor=user.username)
+        return user
+    _start_session(user, now)
     audit("sign-in", user.username, actor=user.username)
     return user
+
+
+def needs_second_factor(role: str) -> bool:
+    """Whether an account with `role` signs in with a second factor (it sees families' details)."""
+    return role in SEES_FAMILIES
+
+
+def _start_session(user: User, now: float) -> None:
+    session_id = secrets.token_urlsafe(32)
+    console().accounts.start_session(id_hash(session_id), user.id, now)
+    session["sid"] = session_id
+    login_user(SignedIn(user))
+
+
+def half_signed_in() -> User | None:
+    """The account this browser gave the right password for, if it has yet to give its second factor:
+    less than HALF_SIGNED_IN_SECONDS ago, enabled, with the same password and a role that asks it."""
+    pending = session.get(HALF_SIGNED_IN)
+    if not isinstance(pending, dict):
+        return None
+    state = console()
+    age = state.clock() - float(pending.get("since", 0))
+    if not 0 <= age <= HALF_SIGNED_IN_SECONDS:
+        return None
+    user = state.accounts.get_user(int(pending.get("account", 0)))
+    if (user is None or user.disabled or not needs_second_factor(user.role)
+            or user.password_changed != pending.get("password_changed")):
+        return None
+    return user
+
+
+def complete_sign_in(user: User, how: str) -> None:
+    """The second factor was right: a new session (a new id and CSRF token), fully signed in."""
+    state = console()
+    now = state.clock()
+    state.accounts.clear_failures(user.id)
+    session.clear()
+    _start_session(user, now)
+    audit("sign-in", user.username, how, actor=user.username)
+
+
+def second_factor_failed(user: User, why: str) -> bool:
+    """Count a wrong code as a wrong password is counted; True if the account locked now (the
+    half-signed-in state then ends)."""
+    state = console()
+    locked = state.accounts.record_failure(user.id, state.clock(), LOCK_AFTER, LOCK_SECONDS)
+    audit("failed second factor", user.username, why, actor="")
+    if locked:
+        audit("lock-out", user.username, f"{LOCK_AFTER} wrong passwords or codes: locked for "
+                                          f"{LOCK_SECONDS // 60} minutes", actor="")
+        session.clear()
+    return locked
 
 
 def end_session() -> None:

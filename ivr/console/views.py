@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..storage.accounts import AccountError, normal_username
 from . import passwords
-from .auth import SIGN_IN_REFUSED, audit, console, role_required, sign_in, sign_out
+from .auth import SIGN_IN_REFUSED, audit, console, needs_second_factor, role_required, sign_in, sign_out
 from .forms import AddAccountForm, ButtonForm, ResetPasswordForm, SignInForm, row_number
 from .roles import DESCRIPTIONS, ROLES
 
@@ -54,7 +54,10 @@ def sign_in_page():
     form = SignInForm()
     error = None
     if form.validate_on_submit():
-        if sign_in(form.username.data, form.password.data):
+        user = sign_in(form.username.data, form.password.data)
+        if user and needs_second_factor(user.role):
+            return redirect(url_for("console.two_factor", next=request.args.get("next")))
+        if user:
             return redirect(_safe_next(request.args.get("next")))
         error = SIGN_IN_REFUSED
     elif request.method == "POST":
@@ -98,7 +101,8 @@ def accounts():
 def _accounts_page(form: AddAccountForm, status: int = 200):
     return render_template("console/accounts.html", users=console().accounts.list_users(), form=form,
                            reset_form=ResetPasswordForm(formdata=None), now=console().clock(),
-                           roles=ROLES), status
+                           roles=ROLES, factors=console().second_factors.all(),
+                           needs_second_factor=needs_second_factor), status
 
 
 @bp.post("/accounts")

@@ -163,3 +163,21 @@ callbacks = Table("callbacks", metadata,
                   # The purge's two questions: closed long ago, or created long ago.
                   Index("callbacks_by_closed", "closed_at"),
                   Index("callbacks_by_created", "created"))
+
+# The console's second factor (TOTP, RFC 6238) of the accounts that see families' details. account is
+# the users row; secret_encrypted a Fernet token of the base32 secret (a key derived from the console's
+# key); enrolled_at is NULL while the account has been shown a secret but not yet confirmed it with a
+# code; last_step the newest 30-second time step a code was accepted for (each is used once).
+second_factors = Table("second_factors", metadata,
+                       Column("account", Integer, ForeignKey("users.id"), primary_key=True),
+                       Column("secret_encrypted", Text, nullable=False),
+                       Column("enrolled_at", Float),
+                       Column("last_step", Integer))
+
+# Single-use recovery codes of a second factor: a SHA-256 of each (never the code), used_at once used.
+recovery_codes = Table("recovery_codes", metadata,
+                       Column("id", Integer, primary_key=True, autoincrement=True),
+                       Column("account", Integer, ForeignKey("users.id"), nullable=False),
+                       Column("code_hash", Text, nullable=False),
+                       Column("used_at", Float),
+                       Index("recovery_codes_by_account", "account", "code_hash", unique=True))

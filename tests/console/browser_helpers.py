@@ -1,13 +1,17 @@
-"""Shared helpers of the console's browser tests: serving the app on 127.0.0.1, axe-core, signing in."""
+"""Shared helpers of the console's browser tests: serving the app on 127.0.0.1, axe-core, signing in
+(with the second factor of the roles that see families)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from console_helpers import PASSWORD
+
+from ivr.console import two_factor
 
 AXE = Path(__file__).parent.parent / "vendor" / "axe-core"
 CHROMIUM = "/usr/bin/chromium"
@@ -48,6 +52,35 @@ def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD) -
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    if "/console/two-factor" in page.url:
+        keyboard_second_factor(page, base, username)
+
+
+# (base URL, username) -> [secret, last step used]: what a browser test's accounts enrolled with.
+ENROLLED: dict[tuple[str, str], list] = {}
+
+
+def keyboard_second_factor(page, base: str, username: str) -> None:
+    """On the second-factor page: enrol with the secret the page shows as text, or enter a code of the
+    secret this account enrolled with earlier in the test; by keyboard, with the served app's clock."""
+    secret_text = page.locator("#totp-secret")
+    if secret_text.count():
+        ENROLLED[(base, username)] = [secret_text.inner_text().replace(" ", ""), None]
+        tab_to(page, "Code")
+    elif (base, username) not in ENROLLED:
+        pytest.fail(f"{username} enrolled outside this browser: its secret is unknown here")
+    else:  # the code page: its field has the focus (autofocus)
+        page.wait_for_function("document.activeElement && document.activeElement.id === 'code'")
+    secret, last = ENROLLED[(base, username)]
+    step = two_factor.current_step(time.time())
+    if last is not None and last >= step:
+        step = last + 1
+    if step > two_factor.current_step(time.time()) + two_factor.DRIFT_STEPS:
+        pytest.fail(f"{username} signed in three times within 30 seconds: no unused code is valid now")
+    ENROLLED[(base, username)][1] = step
+    page.keyboard.type(two_factor.code_at(secret, step))
     with page.expect_navigation():
         page.keyboard.press("Enter")
 
