@@ -130,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     reset = actions.add_parser("reset-password", help="a new password; the account's sessions end")
     reset.add_argument("username")
     reset.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    reset_2fa = actions.add_parser("reset-2fa", help="remove an account's second factor (a lost phone): its "
+                                                     "sessions end and it enrols again at its next sign-in")
+    reset_2fa.add_argument("username")
     return parser
 
 
@@ -194,6 +197,15 @@ def _users(args) -> int:
             accounts.set_disabled(user.id, True)
             accounts.log(now, "(ivr users)", "account disabled", username)
             print(f"{username} is disabled; its sessions have ended")
+            return 0
+        if args.action == "reset-2fa":
+            from .storage.second_factors import SecondFactors
+
+            had = SecondFactors(accounts._run).reset(user.id)
+            accounts.log(now, "(ivr users)", "second factor reset", username, "" if had else "it had none")
+            print(f"the second factor of {username} is reset; its sessions have ended and it enrols "
+                  "again at its next sign-in" if had
+                  else f"{username} had no second factor; its sessions have ended")
             return 0
         password = _read_password(args.password_stdin)
         problem = passwords.password_problem(password)
