@@ -44,6 +44,8 @@ class CodeForm(FlaskForm):
 def two_factor_page():
     """The second step of signing in: the enrolment page the first time, the code page after."""
     user = half_signed_in()
+    if user is None and current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))  # already signed in (a back button)
     if user is None:
         flash(EXPIRED)
         return redirect(url_for("console.sign_in", next=request.args.get("next")))

@@ -102,6 +102,7 @@ def test_a_scheduler_enrols_then_signs_in_with_a_code(app, client):
     assert response.status_code == 302 and response.headers["Location"] == "/console/"
     home = client.get("/console/").get_data(as_text=True)
     assert "Signed in as sam" in home and "Your second factor is set up" in home
+    assert client.get(CODE_PAGE).headers["Location"] == "/console/"  # signed in: nothing more to do
     post_form(client, "/console/", "/console/sign-out")
 
     move_clock(app, 30)
