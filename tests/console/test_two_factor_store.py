@@ -91,6 +91,9 @@ def test_a_reset_removes_the_factor_and_codes_and_ends_the_sessions(store, accou
 
 
 def test_migration_0008_makes_the_tables_on_a_database_at_0007(database_url, store):
+    accounts = Accounts.for_store(store)
+    for name, role in (("sam", "scheduler"), ("root", "admin"), ("vera", "viewer"), ("eddie", "editor")):
+        accounts.start_session(f"{name}-session", accounts.add_user(name, role, "hash", NOW).id, NOW)
     engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE recovery_codes"))
@@ -111,3 +114,6 @@ def test_migration_0008_makes_the_tables_on_a_database_at_0007(database_url, sto
     finally:
         engine.dispose()
     assert indexes == {"recovery_codes_by_account": True}
+    # Sessions started without a second factor end for the roles that now need one, and only those.
+    revoked = {name: accounts.session(f"{name}-session")[2] for name in ("sam", "root", "vera", "eddie")}
+    assert revoked == {"sam": True, "root": True, "vera": False, "eddie": False}

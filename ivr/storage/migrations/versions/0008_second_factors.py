@@ -1,5 +1,6 @@
 """The console's second factor: each account's TOTP secret (encrypted) and last used time step, and
-its single-use recovery codes (hashed).
+its single-use recovery codes (hashed). The sessions of schedulers and admins end: they were started
+without a second factor, which those roles now need.
 
 Revision ID: 0008
 Revises: 0007
@@ -28,6 +29,10 @@ def upgrade() -> None:
                     sa.Column("code_hash", sa.Text, nullable=False),
                     sa.Column("used_at", sa.Float))
     op.create_index("recovery_codes_by_account", "recovery_codes", ["account", "code_hash"], unique=True)
+    # The roles that see families' details (roles.SEES_FAMILIES when this revision was written).
+    op.execute(sa.text("UPDATE console_sessions SET revoked = :yes WHERE user_id IN "
+                       "(SELECT id FROM users WHERE role IN ('scheduler', 'admin'))")
+               .bindparams(yes=True))
 
 
 def downgrade() -> None:
