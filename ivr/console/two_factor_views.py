@@ -31,6 +31,7 @@ WRONG_ENROLMENT_CODE = ("That code is not right. Check that the app shows the li
                         "enter the code it shows now.")
 LOCKED = ("Too many wrong passwords or codes: the account is locked for 15 minutes. An administrator "
           "can reset a lost second factor.")
+NO_CODE = "Enter the code the app shows."
 EXPIRED = "Sign in again: the password was given more than 5 minutes ago, or the account changed."
 
 
@@ -99,34 +100,35 @@ def _code_page(form: CodeForm, error: str | None, status: int | None = None):
 
 
 def _enrol(user, form: CodeForm):
-    """First time: a new secret and recovery codes on each showing of the page; a code confirms."""
+    """First time: a new secret and recovery codes each time the page is opened (so a secret someone
+    else saw with the password is replaced when its owner opens the page), the same secret again after
+    a wrong code; a right code confirms."""
     state = console()
     factors = state.second_factors
     error = None
+    secret = None
     if request.method == "POST":
         if _refused_now(user):
             flash(LOCKED)
             return redirect(url_for("console.sign_in"))
         try:
-            secret = factors.secret(user.id)
+            secret = factors.secret(user.id)  # the one shown before: the app may have it already
         except SecondFactorKeyError:
             secret = None
-        step = None
-        if secret is not None and form.validate_on_submit():
+        if secret is not None and not form.validate_on_submit():
+            error = NO_CODE  # no code at all: not counted as a wrong one
+        elif secret is not None:
             step = two_factor.matching_step(secret, form.code.data, state.clock())
-        if step is not None and factors.confirm(user.id, step, state.clock()):
-            audit("second factor enrolled", user.username, actor=user.username)
-            complete_sign_in(user, "with a code, just enrolled")
-            flash("Your second factor is set up: from now on you sign in with your password and a "
-                  "code from the app. Keep your recovery codes somewhere safe.")
-            return redirect(_safe_next(request.args.get("next")))
-        if secret is not None:
+            if step is not None and factors.confirm(user.id, step, state.clock()):
+                audit("second factor enrolled", user.username, actor=user.username)
+                complete_sign_in(user, "with a code, just enrolled")
+                flash("Your second factor is set up: from now on you sign in with your password and a "
+                      "code from the app. Keep your recovery codes somewhere safe.")
+                return redirect(_safe_next(request.args.get("next")))
             if second_factor_failed(user, "wrong code at enrolment"):
                 flash(LOCKED)
                 return redirect(url_for("console.sign_in"))
             error = WRONG_ENROLMENT_CODE
-    else:
-        secret = None
     if secret is None:
         secret = two_factor.new_secret()
     # The recovery codes are new at each showing: only their hashes are kept, so the ones shown before
@@ -138,7 +140,8 @@ def _enrol(user, form: CodeForm):
     form.code.data = ""
     return render_template("console/two_factor_enrol.html", form=form, error=error, username=user.username,
                            qr=qr, secret=two_factor.grouped(secret), codes=codes,
-                           minutes=HALF_SIGNED_IN_SECONDS // 60), 200 if error is None else 401
+                           minutes=HALF_SIGNED_IN_SECONDS // 60), \
+        200 if error is None else 400 if error == NO_CODE else 401
 
 
 @bp.post("/accounts/<int(max=2147483647):user_id>/reset-second-factor")

@@ -142,6 +142,13 @@ def test_a_wrong_code_at_enrolment_shows_new_recovery_codes_and_the_same_secret(
     new_codes = re.findall(r"<li><code>([a-z0-9-]{19})</code></li>", again)
     assert len(new_codes) == 10 and not set(new_codes) & set(codes)
     assert client.get("/console/").status_code == 302
+    empty = client.post(CODE_PAGE, data={"csrf_token": token_in(again), "code": " "})
+    assert empty.status_code == 400 and secret_on(empty.get_data(as_text=True)) == secret
+    assert state(app).accounts.find_user("sam").failed_count == 1  # the wrong code, not the empty one
+    # Opened again, the page has a new secret: one seen by someone else with the password is gone.
+    reopened = secret_on(client.get(CODE_PAGE).get_data(as_text=True))
+    assert reopened != secret
+    assert enter(client, two_factor.code_at(secret, step_now(app))).status_code == 401
 
 
 def test_wrong_codes_are_refused_and_not_signed_in(app, client):
