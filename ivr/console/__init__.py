@@ -30,7 +30,7 @@ def init_app(app: Flask) -> None:
     """Add the console to the line's app: its blueprint, Flask-Login, CSRF and headers."""
     from ..review.draft import MAX_DRAFT_BYTES
     from ..storage.accounts import Accounts
-    from . import dashboard, editor, simulator, status, versions  # noqa: F401  (their pages join the blueprint)
+    from . import callbacks, dashboard, editor, simulator, status, versions  # noqa: F401  (their pages join the blueprint)
     from .auth import EXTENSION, Console, login_manager
     from .views import bp, csrf
 
