@@ -23,14 +23,13 @@ from ..storage.callbacks import (
 from ..storage.tables import audit as audit_table
 from ..usage import EXTENSION as USAGE
 from .auth import audit, console, role_required
+from .dashboard import CALLBACK_REASON_LABELS as REASONS
 from .dashboard import _title
 from .forms import MAX_ID
 from .views import bp
 
 NOTE_LIMIT = 1000  # characters of a staff note
 QUEUE_LIMIT = 500  # requests listed (the purge keeps the table far smaller)
-REASONS = {"closed": "Closed hours", "busy": "Scheduling was busy", "no_answer": "No one answered",
-           "failed": "The transfer failed", "retries": "Waited through the retries", "text": "By text"}
 STATUSES = {"new": "New", "in_progress": "In progress", "done": "Done", "unreachable": "Could not reach"}
 LANGUAGES = {"en": "English", "es": "Spanish"}
 UNREACHABLE = "The line's database cannot be reached right now. Try again in a minute."
