@@ -4,6 +4,9 @@ Every view, play and change is in the audit log, naming the request by its id al
 
 from __future__ import annotations
 
+import logging
+from functools import wraps
+
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,6 +31,7 @@ from .dashboard import _title
 from .forms import MAX_ID
 from .views import bp
 
+log = logging.getLogger("ivr")
 NOTE_LIMIT = 1000  # characters of a staff note
 QUEUE_LIMIT = 500  # requests listed (the purge keeps the table far smaller)
 STATUSES = {"new": "New", "in_progress": "In progress", "done": "Done", "unreachable": "Could not reach"}
@@ -78,21 +82,29 @@ def _status(status: str) -> str:
     return STATUSES.get(status, status)
 
 
-def _unavailable(status: int = 503):
-    return render_template("console/error.html", title="Callback requests unavailable",
-                           message=UNREACHABLE), status
+def _database_down_is_503(view):
+    """A page or change of the queue while the database cannot be reached: a 503 that says so (the
+    error names the database, never a request's number), not an error page."""
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except StoreError as error:
+            log.warning("callback queue: %s", error)
+            return render_template("console/error.html", title="Callback requests unavailable",
+                                   message=UNREACHABLE), 503
+
+    return guarded
 
 
 @bp.get("/callbacks")
 @role_required("scheduler")
+@_database_down_is_503
 def callbacks_queue():
     found = requests()
     if found is None:
         return render_template("console/callbacks.html", off=True, waiting=[], closed=[])
-    try:
-        listed = found.newest(QUEUE_LIMIT)
-    except StoreError:
-        return _unavailable()
+    listed = found.newest(QUEUE_LIMIT)
     now = console().clock()
     return render_template("console/callbacks.html", off=False, now=now, age=age, language_name=language_name,
                            waiting=[r for r in listed if r.open], closed=[r for r in listed if not r.open])
@@ -118,6 +130,7 @@ def taken_at(request_id: int) -> float | None:
 
 @bp.get(f"/callbacks/{ID}")
 @role_required("scheduler")
+@_database_down_is_503
 def callback_page(request_id: int):
     found = requests()
     if found is None:
@@ -130,8 +143,6 @@ def callback_page(request_id: int):
         shown = found.summary(request_id)
         problem = ("This request's number cannot be read: it was encrypted with a key that is no longer in "
                    "IVR_CALLBACK_KEYS. Ask whoever runs the line to put that key back.")
-    except StoreError:
-        return _unavailable()
     if shown is None:
         abort(404)
     audit("callback viewed", subject(request_id))
@@ -145,6 +156,7 @@ def callback_page(request_id: int):
 
 @bp.get(f"/callbacks/{ID}/recording")
 @role_required("scheduler")
+@_database_down_is_503
 def callback_recording(request_id: int):
     """The family's message, fetched from Twilio's REST API and streamed on: the page holds only this
     address, never Twilio's, and nothing is kept on disk or in caches."""
@@ -182,6 +194,7 @@ def _closed_kindly(request_id: int):
 
 @bp.post(f"/callbacks/{ID}/take")
 @role_required("scheduler")
+@_database_down_is_503
 def take_callback(request_id: int):
     _summary(request_id)
     over = (request.form.get("over") or "").strip()[:100] or None
@@ -206,6 +219,7 @@ def _note() -> str:
 
 @bp.post(f"/callbacks/{ID}/note")
 @role_required("scheduler")
+@_database_down_is_503
 def note_callback(request_id: int):
     _summary(request_id)
     requests().set_note(request_id, _note(), console().clock())
@@ -216,6 +230,7 @@ def note_callback(request_id: int):
 
 @bp.post(f"/callbacks/{ID}/close")
 @role_required("scheduler")
+@_database_down_is_503
 def close_callback(request_id: int):
     found = _summary(request_id)
     outcome = request.form.get("outcome", "")

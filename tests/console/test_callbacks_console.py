@@ -304,3 +304,24 @@ def test_with_callback_requests_off_the_queue_says_so(fake):
     assert page.status_code == 200 and "Callback requests are off" in page.get_data(as_text=True)
     assert client.get("/console/callbacks/1").status_code == 404
     assert client.get("/console/callbacks/1/recording").status_code == 404
+
+
+def test_a_database_error_is_a_503_that_names_no_one(app, caplog):
+    request_id = request_for(app)
+    page = f"/console/callbacks/{request_id}"
+    client = signed_in(app, "sam", "scheduler")
+    token = token_in(client.get(page).get_data(as_text=True))
+    engine = create_engine(app.extensions["ivr"].settings.database_url)
+    with engine.begin() as connection:  # the table is gone for a while, as when a query fails
+        connection.execute(text("ALTER TABLE callbacks RENAME TO callbacks_away"))
+    try:
+        for response in (client.get("/console/callbacks"), client.get(page),
+                         client.post(page + "/take", data={"csrf_token": token})):
+            assert response.status_code == 503
+            assert "cannot be reached right now" in response.get_data(as_text=True)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE callbacks_away RENAME TO callbacks"))
+        engine.dispose()
+    assert client.get(page).status_code == 200
+    assert_no_number("\n".join(record.getMessage() for record in caplog.records))
