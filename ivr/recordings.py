@@ -42,9 +42,12 @@ class Media:
     headers: dict[str, str]
     _response: object
 
+    def __iter__(self) -> Iterator[bytes]:
+        return self.chunks()
+
     def chunks(self) -> Iterator[bytes]:
-        """The audio a chunk at a time; Twilio's connection is closed at the end, or when the browser
-        goes away (the generator is closed)."""
+        """The audio a chunk at a time; Twilio's connection is closed at the end. Given to a response
+        whole (iterating it), its close() also runs when the browser goes away before the first."""
         try:
             yield from self._response.iter_content(CHUNK_BYTES)
         except OSError as error:  # requests' errors are OSErrors: Twilio stopped half-way

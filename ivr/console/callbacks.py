@@ -173,9 +173,10 @@ def callback_recording(request_id: int):
         return Response("Twilio did not give the message's audio. Try again in a minute.\n", 502,
                         mimetype="text/plain")
     # A browser fetches a message in ranges as it plays: the first range is the play.
-    if not byte_range or byte_range.replace(" ", "").startswith("bytes=0-"):
+    if request.method == "GET" and (not byte_range or byte_range.replace(" ", "").startswith("bytes=0-")):
         audit("callback message played", subject(request_id))
-    response = Response(media.chunks(), status=media.status, headers=media.headers, direct_passthrough=True)
+    # The Media itself: the response closes it (and Twilio's connection) however the browser ends.
+    response = Response(media, status=media.status, headers=media.headers, direct_passthrough=True)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -162,6 +162,10 @@ def test_the_message_is_streamed_from_twilio(app, fake):
     fake.recordings[sid] = audio = silent_mp3()
     callbacks_of(app).set_recording(request_id, sid)
     client = signed_in(app, "sam", "scheduler")
+    # HEAD (a browser checking the address) is not a play.
+    head = client.head(f"/console/callbacks/{request_id}/recording")
+    assert head.status_code == 200 and head.data == b"" and callback_audit(app) == []
+    fake.requests.clear()
     response = client.get(f"/console/callbacks/{request_id}/recording")
     assert response.status_code == 200
     assert response.mimetype == "audio/mpeg" and response.headers["Cache-Control"] == "no-store"
@@ -325,3 +329,18 @@ def test_a_database_error_is_a_503_that_names_no_one(app, caplog):
         engine.dispose()
     assert client.get(page).status_code == 200
     assert_no_number("\n".join(record.getMessage() for record in caplog.records))
+
+
+def test_the_account_credentials_are_what_twilio_checks(fake):
+    # The fake refuses a wrong auth token as Twilio does (401): the page gets a 502, no audio.
+    app = console_app(IVR_CALLBACK_KEYS=KEY, TWILIO_API_BASE_URL=fake.base_url,
+                      TWILIO_AUTH_TOKEN="another-auth-token-0123456789abcd")
+    request_id = request_for(app)
+    sid = recording_sid()
+    fake.recordings[sid] = silent_mp3()
+    callbacks_of(app).set_recording(request_id, sid)
+    client = signed_in(app, "sam", "scheduler")
+    response = client.get(f"/console/callbacks/{request_id}/recording")
+    assert response.status_code == 502 and response.mimetype == "text/plain"
+    assert [r.auth for r in fake.requests] == [(ACCOUNT, "another-auth-token-0123456789abcd")]
+    assert callback_audit(app) == []
