@@ -344,3 +344,28 @@ def test_the_account_credentials_are_what_twilio_checks(fake):
     assert response.status_code == 502 and response.mimetype == "text/plain"
     assert [r.auth for r in fake.requests] == [(ACCOUNT, "another-auth-token-0123456789abcd")]
     assert callback_audit(app) == []
+
+
+def test_a_number_whose_key_is_gone_shows_the_rest_and_says_why(fake):
+    app = console_app(IVR_CALLBACK_KEYS=KEY, TWILIO_API_BASE_URL=fake.base_url)
+    request_id = request_for(app)
+    # The line restarted with only a new key: the old one was dropped before `ivr callbacks rekey`.
+    later = console_app(IVR_CALLBACK_KEYS=Fernet.generate_key().decode(), TWILIO_API_BASE_URL=fake.base_url)
+    client = signed_in(later, "sam", "scheduler")
+    response = client.get(f"/console/callbacks/{request_id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "number cannot be read: it was encrypted with a key" in page and "Closed hours" in page
+    assert "tel:" not in page
+    assert_no_number(page)
+
+
+def test_addresses_that_name_no_request(app):
+    client = signed_in(app, "sam", "scheduler")
+    for path in ("/console/callbacks/abc", "/console/callbacks/0", "/console/callbacks/-1",
+                 "/console/callbacks/1", "/console/callbacks/99999999999"):
+        assert client.get(path).status_code == 404, path
+    token = token_in(client.get("/console/callbacks").get_data(as_text=True))
+    assert client.post("/console/callbacks/7/take", data={"csrf_token": token}).status_code == 404
+    assert client.post("/console/callbacks/7/close", data={"csrf_token": token, "outcome": "done"}) \
+        .status_code == 404
