@@ -102,9 +102,11 @@ class Recordings:
             log.warning("cannot reach Twilio for recording %s (%s)", sid, type(error).__name__)
             raise MediaError(f"cannot reach Twilio for recording {sid}") from None
         if response.status_code not in (200, 206):
-            response.close()
             if response.status_code != 404:
-                log.warning("Twilio refused recording %s's audio (HTTP %s)", sid, response.status_code)
+                # Only the status and Twilio's error code (16109: an encrypted recording has no MP3).
+                log.warning("Twilio refused recording %s's audio (HTTP %s, error %s)", sid,
+                            response.status_code, _error_code(response))
+            response.close()
             raise MediaError(f"Twilio answered HTTP {response.status_code} for recording {sid}",
                              missing=response.status_code == 404)
         passed = {name: response.headers[name] for name in PASSED_HEADERS if name in response.headers}
@@ -128,3 +130,11 @@ class Recordings:
         except Exception as error:  # requests' errors and anything else: the caller keeps the row
             log.warning("cannot delete recording %s (%s)", sid, type(error).__name__)
         return False
+
+
+def _error_code(response) -> object:
+    """Twilio's error code from an error answer's JSON, or None (never its message)."""
+    try:
+        return response.json().get("code")
+    except (ValueError, AttributeError, OSError):
+        return None

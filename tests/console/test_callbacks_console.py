@@ -369,3 +369,18 @@ def test_addresses_that_name_no_request(app):
     assert client.post("/console/callbacks/7/take", data={"csrf_token": token}).status_code == 404
     assert client.post("/console/callbacks/7/close", data={"csrf_token": token, "outcome": "done"}) \
         .status_code == 404
+
+
+def test_twilios_refusal_is_logged_by_its_code_alone(app, fake, caplog):
+    request_id = request_for(app)
+    sid = recording_sid()
+    fake.recordings[sid] = silent_mp3()
+    callbacks_of(app).set_recording(request_id, sid)
+    client = signed_in(app, "sam", "scheduler")
+    # An account that encrypts its recordings: Twilio has no MP3 of them (error 16109).
+    fake.refuse(16109, 400, f"Recording cannot be retrieved in .mp3 format for {FAMILY}")
+    assert client.get(f"/console/callbacks/{request_id}/recording").status_code == 502
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert f"Twilio refused recording {sid}'s audio (HTTP 400, error 16109)" in logged
+    assert_no_number(logged)
+    assert client.get(f"/console/callbacks/{request_id}/recording").status_code == 200
