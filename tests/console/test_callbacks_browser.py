@@ -1,7 +1,8 @@
 """The callback queue in real headless Chromium: a scheduler signs in, sees the request, plays its
 message through the app (from the fake Twilio's REST API), takes it and closes it with the keyboard;
 a viewer gets 403 on its URLs; `ivr callbacks purge` removes it and deletes the recording at the fake
-Twilio; axe-core finds nothing serious on the queue or the request's page."""
+Twilio; axe-core finds nothing serious on the queue or the request's page. A viewer sees the
+callback counts on the dashboard, with their chart."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from fake_twilio import FakeTwilio, recording_sid, silent_mp3
 from ivr import cli
 from ivr.console.auth import EXTENSION
 from ivr.storage.callbacks import Callbacks
+from ivr.usage import EXTENSION as USAGE
 
 pytestmark = pytest.mark.browser
 
@@ -127,3 +129,29 @@ def test_a_scheduler_plays_takes_and_closes_then_the_purge_removes_it(line, fake
     assert page.request.get(f"{base}/console/callbacks/{request_id}/recording").status == 404
     page.goto(base + "/console/callbacks")
     assert f"Request {request_id}" not in page.content()
+
+
+def test_a_viewer_sees_the_callback_counts_and_their_chart(line, page):
+    app, base = line
+    now = app.extensions[EXTENSION].clock()
+    recorder = app.extensions[USAGE]
+    for n, reason in enumerate(("closed", "closed", "busy", "text")):
+        recorder.record("callback_requested", f"CA{n:032x}", outcome=reason, at=now - 3600 * n)
+    recorder.record("callback_closed", "callback-1", outcome="done", value=40 * 60, at=now)
+    recorder.flush()
+    add_account(app, "vera", "viewer")
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    keyboard_sign_in(page, base, "vera")
+    page.goto(base + "/console/dashboard")
+    def count(row: str) -> str:
+        return page.locator("#table-callbacks tr", has=page.locator(f'th:text-is("{row}")')) \
+            .locator("td").inner_text()
+
+    assert count("Callback requests") == "4" and count("Requests, closed hours") == "2"
+    assert count("Median time to close, in minutes") == "40"
+    page.wait_for_function("document.querySelectorAll('#chart-callbacks-per-day canvas').length > 0")
+    box = page.locator("#chart-callbacks-per-day canvas").first.bounding_box()
+    assert box["width"] > 300 and box["height"] > 100
+    assert errors == []
+    assert axe_violations(page) == []
