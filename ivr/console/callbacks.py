@@ -104,10 +104,11 @@ def callbacks_queue():
     found = requests()
     if found is None:
         return render_template("console/callbacks.html", off=True, waiting=[], closed=[])
-    listed = found.newest(QUEUE_LIMIT)
-    now = console().clock()
-    return render_template("console/callbacks.html", off=False, now=now, age=age, language_name=language_name,
-                           waiting=[r for r in listed if r.open], closed=[r for r in listed if not r.open])
+    # Every open request, however many closed ones the purge has yet to delete.
+    waiting = sorted(found.list_open(QUEUE_LIMIT), key=lambda r: (r.created, r.id), reverse=True)
+    closed = [r for r in found.newest(QUEUE_LIMIT) if not r.open]
+    return render_template("console/callbacks.html", off=False, now=console().clock(), age=age,
+                           language_name=language_name, waiting=waiting, closed=closed)
 
 
 def _summary(request_id: int) -> CallbackRequest:
