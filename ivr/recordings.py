@@ -43,6 +43,7 @@ class Media:
     _response: object
 
     def __iter__(self) -> Iterator[bytes]:
+        """The audio, as chunks() gives it."""
         return self.chunks()
 
     def chunks(self) -> Iterator[bytes]:
@@ -56,6 +57,7 @@ class Media:
             self._response.close()
 
     def close(self) -> None:
+        """Close Twilio's connection (again is harmless)."""
         self._response.close()
 
 

@@ -69,6 +69,7 @@ def age(seconds: float) -> str:
 
 
 def language_name(code: str) -> str:
+    """A language code as staff say it ("es-US": Spanish), or the code itself."""
     return LANGUAGES.get(code.split("-")[0].lower(), code)
 
 
@@ -101,6 +102,7 @@ def _database_down_is_503(view):
 @role_required("scheduler")
 @_database_down_is_503
 def callbacks_queue():
+    """The queue: the waiting requests newest first, then the closed ones; no numbers."""
     found = requests()
     if found is None:
         return render_template("console/callbacks.html", off=True, waiting=[], closed=[])
@@ -133,6 +135,7 @@ def taken_at(request_id: int) -> float | None:
 @role_required("scheduler")
 @_database_down_is_503
 def callback_page(request_id: int):
+    """One request: its number (and tel: link), topics, message, and the forms to take and close it."""
     found = requests()
     if found is None:
         abort(404)
@@ -198,6 +201,7 @@ def _closed_kindly(request_id: int):
 @role_required("scheduler")
 @_database_down_is_503
 def take_callback(request_id: int):
+    """Take the request (or, with `over`, take it over from who has it), only if no one else has."""
     _summary(request_id)
     over = (request.form.get("over") or "").strip()[:100] or None
     try:
@@ -223,6 +227,7 @@ def _note() -> str:
 @role_required("scheduler")
 @_database_down_is_503
 def note_callback(request_id: int):
+    """Save the staff note."""
     _summary(request_id)
     requests().set_note(request_id, _note(), console().clock())
     audit("callback note saved", subject(request_id))
@@ -234,6 +239,7 @@ def note_callback(request_id: int):
 @role_required("scheduler")
 @_database_down_is_503
 def close_callback(request_id: int):
+    """Close the request as done or could not reach, with the note."""
     found = _summary(request_id)
     outcome = request.form.get("outcome", "")
     if outcome not in CLOSED_STATES:
