@@ -21,7 +21,37 @@ def _empty() -> dict:
             "texts": {"total": 0, "by_language": {}, "segments": 0, **dict.fromkeys(TEXT_OUTCOMES, 0)},
             "topics": {}, "transfers": {}, "ended_at": {}, "answers": dict.fromkeys(ANSWERS, 0),
             "speech": {"understood": 0, "not_understood": 0},
-            "text_me": {"sent": 0, "refused": {}}}
+            "text_me": {"sent": 0, "refused": {}},
+            # Callback requests, counted without any number: made (by reason) and closed, with how
+            # many were closed after each number of seconds (so the median is exact, and adds up).
+            "callbacks": _no_callbacks()}
+
+
+def _no_callbacks() -> dict:
+    return {"requested": 0, "by_reason": {}, "closed": 0, "close_seconds": {}}
+
+
+def callbacks_of(part: dict) -> dict:
+    """A report's (or a day's) callback counts; a day rolled up before they were counted has none."""
+    return part.get("callbacks") or _no_callbacks()
+
+
+def median_seconds(close_seconds: dict[str, int]) -> float | None:
+    """The median time to close from a {seconds: count} histogram, or None when nothing was closed."""
+    values = sorted((int(seconds), count) for seconds, count in close_seconds.items() if count)
+    total = sum(count for _, count in values)
+    if not total:
+        return None
+
+    def nth(n: int) -> int:  # the n-th smallest value, from 0
+        for seconds, count in values:
+            if n < count:
+                return seconds
+            n -= count
+        raise IndexError(n)
+
+    middle = total // 2
+    return float(nth(middle)) if total % 2 else (nth(middle - 1) + nth(middle)) / 2
 
 
 def _topic(part: dict, node: str) -> dict:
@@ -57,6 +87,12 @@ def _add(part: dict, kind: str, node, language, outcome, understood, count: int,
         else:
             refused = part["text_me"]["refused"]
             refused[outcome or "?"] = refused.get(outcome or "?", 0) + count
+    elif kind == "callback_requested":
+        found = part["callbacks"]
+        found["requested"] += count
+        found["by_reason"][outcome or "?"] = found["by_reason"].get(outcome or "?", 0) + count
+    elif kind == "callback_closed":
+        part["callbacks"]["closed"] += count  # the times to close: _raw's own query
     elif kind == "text_received":
         texts = part["texts"]
         texts["total"] += count
@@ -83,6 +119,12 @@ def _raw(connection: Connection, where: str, params: dict, scoped: bool = True) 
     for day, kind, node, language, outcome, count, total, understood in _execute(connection, counts, params):
         _add(days.setdefault(day, _empty()), kind, node, language, outcome, int(understood or 0), count,
              total)
+    # Each close's seconds, for an exact median: a few rows a day, through the same covering index.
+    closes = text(f"SELECT day, value, COUNT(*) FROM events WHERE kind = 'callback_closed' AND "
+                  f"{where.format(day='day')} GROUP BY day, value")
+    for day, seconds, count in _execute(connection, closes, params):
+        histogram = days.setdefault(day, _empty())["callbacks"]["close_seconds"]
+        histogram[str(int(seconds or 0))] = histogram.get(str(int(seconds or 0)), 0) + count
     # The drop-off: the last node entered in each call that was not transferred (the newest
     # node_entered row of each call, through the events_by_call index), counted on that row's day,
     # whatever the period asked: a call that crosses midnight counts once, on the day it last moved.
@@ -330,6 +372,14 @@ def _flat(part: dict):
                     yield section, f"{key}:{sub}", n
             else:
                 yield section, key, value
+    found = callbacks_of(part)
+    yield "callbacks", "requested", found["requested"]
+    for reason, n in sorted(found["by_reason"].items()):
+        yield "callbacks", f"requested:{reason}", n
+    yield "callbacks", "closed", found["closed"]
+    median = median_seconds(found["close_seconds"])
+    if median is not None:
+        yield "callbacks", "median_seconds_to_close", round(median)
     yield "text_me", "sent", part["text_me"]["sent"]
     for reason, n in part["text_me"]["refused"].items():
         yield "text_me", f"refused:{reason}", n

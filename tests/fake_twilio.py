@@ -1,5 +1,5 @@
-"""A local stand-in for Twilio's Messages and Recordings APIs, so tests drive the real twilio client
-without the internet."""
+"""A local stand-in for Twilio's Messages and Recordings APIs (sending texts; a recording's MP3 and
+deleting it), so tests drive the real twilio client without the internet."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from urllib.parse import parse_qs
 _MESSAGES_PATH = re.compile(r"/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json\Z")
 _RECORDING_PATH = re.compile(
     r"/2010-04-01/Accounts/(?P<account>[^/]+)/Recordings/(?P<sid>RE[0-9a-f]{32})\.json\Z")
+_MEDIA_PATH = re.compile(
+    r"/2010-04-01/Accounts/(?P<account>[^/]+)/Recordings/(?P<sid>RE[0-9a-f]{32})\.mp3\Z")
+_RANGE = re.compile(r"bytes=(?P<first>\d+)-(?P<last>\d*)\Z")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.answer_after = answer_after  # seconds every request waits before its answer
         self.requests: list[Recorded] = []
+        # The audio of each recording the account has ({SID: MP3 bytes}); DELETE removes one.
+        self.recordings: dict[str, bytes] = {}
         self._plans: deque[_Plan] = deque()
         self._lock = threading.Lock()
         # Set on stop, so a handler told to delay wakes at once instead of outliving the test.
@@ -128,6 +133,14 @@ def fake_twilio(account_sid: str, auth_token: str) -> Iterator[FakeTwilio]:
         yield fake
 
 
+def silent_mp3(frames: int = 40) -> bytes:
+    """A short silent MP3: `frames` MPEG-1 Layer III frames of 128 kbit/s at 44.1 kHz (26 ms each),
+    each a header and zeros (no main data: every sample decodes as silence)."""
+    header = bytes((0xFF, 0xFB, 0x90, 0x64))  # sync, MPEG-1 layer III, 128 kbit/s, 44.1 kHz, joint stereo
+    frame = header + bytes(144 * 128000 // 44100 - len(header))  # 417 bytes a frame
+    return frame * frames
+
+
 def message_sid() -> str:
     """A message SID as Twilio writes it: SM and 32 hex digits, 34 characters."""
     return "SM" + secrets.token_hex(16)
@@ -179,6 +192,34 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 return self._json(400, _error(21602, 400, "Message body is required."))
             return self._json(201, _message(fake.account_sid, form))
 
+        def do_GET(self) -> None:  # noqa: N802 -- http.server's naming
+            # A recording's MP3 (GET .../Recordings/{Sid}.mp3), whole or the one byte range asked.
+            auth = _basic_auth(self.headers.get("Authorization", ""))
+            fake._record(Recorded("GET", self.path, {}, auth, dict(self.headers.items())))
+            match = _MEDIA_PATH.match(self.path.split("?")[0])
+            if not match or match["account"] != fake.account_sid:
+                return self._json(404, _error(20404, 404, "The requested resource was not found"))
+            if auth != (fake.account_sid, fake.auth_token):
+                return self._json(401, _error(20003, 401, "Authenticate"))
+            plan = fake._next_plan()
+            if plan.raw_body is not None:
+                return self._send(plan.status, plan.raw_body.encode(), "text/html")
+            if plan.code is not None:
+                return self._json(plan.status, _error(plan.code, plan.status, plan.message))
+            with fake._lock:
+                audio = fake.recordings.get(match["sid"])
+            if audio is None:
+                return self._json(404, _error(20404, 404, "The requested resource was not found"))
+            wanted = _RANGE.match(self.headers.get("Range", "").strip())
+            if wanted is None:
+                return self._send(200, audio, "audio/mpeg", {"Accept-Ranges": "bytes"})
+            first = int(wanted["first"])
+            last = min(int(wanted["last"]) if wanted["last"] else len(audio) - 1, len(audio) - 1)
+            if first > last:
+                return self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{len(audio)}"})
+            return self._send(206, audio[first:last + 1], "audio/mpeg", {
+                "Accept-Ranges": "bytes", "Content-Range": f"bytes {first}-{last}/{len(audio)}"})
+
         def do_DELETE(self) -> None:  # noqa: N802 -- http.server's naming
             # Recordings: 204 (deleted), or what refuse()/fail_with_status() planned, such as a 404
             # for a recording already gone.
@@ -194,6 +235,8 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 return self._send(plan.status, plan.raw_body.encode(), "text/html")
             if plan.code is not None:
                 return self._json(plan.status, _error(plan.code, plan.status, plan.message))
+            with fake._lock:
+                fake.recordings.pop(match["sid"], None)
             return self._send(204, b"", "application/json")
 
         def _trickle(self, payload: dict[str, object], seconds: float) -> None:
@@ -215,11 +258,14 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
         def _json(self, status: int, payload: dict[str, object]) -> None:
             self._send(status, json.dumps(payload).encode(), "application/json")
 
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
+        def _send(self, status: int, body: bytes, content_type: str,
+                  headers: dict[str, str] | None = None) -> None:
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
             except (BrokenPipeError, ConnectionResetError):

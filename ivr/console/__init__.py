@@ -31,7 +31,7 @@ def init_app(app: Flask) -> None:
     from ..review.draft import MAX_DRAFT_BYTES
     from ..storage.accounts import Accounts
     from ..storage.second_factors import SecondFactors
-    from . import dashboard, editor, simulator, status, two_factor_views, versions  # noqa: F401  (their pages join the blueprint)
+    from . import callbacks, dashboard, editor, simulator, status, two_factor_views, versions  # noqa: F401  (their pages join the blueprint)
     from .auth import EXTENSION, Console, login_manager
     from .views import bp, csrf
 

@@ -11,7 +11,8 @@ from flask import Response, render_template, request
 
 from ..line import current_line
 from ..storage import StoreError
-from ..usage_report import usage
+from ..storage.callbacks import REASONS as CALLBACK_REASONS
+from ..usage_report import callbacks_of, median_seconds, usage
 from .auth import console, role_required
 from .views import bp
 
@@ -149,7 +150,40 @@ def tables(report: dict, period: Period, menu) -> list[Table]:
                     [(label, [report["answers"].get(key, 0)]) for key, label in ANSWERS])
     replies = Table("texts", "Texts by how the line answered", ["Answer", "Texts"],
                     [(label, [texts.get(key, 0)]) for key, label in TEXT_REPLIES])
-    return [summary, per_day, topics, transfers, drop_off, answers, replies]
+    return [summary, *callback_tables(report, period), per_day, topics, transfers, drop_off, answers, replies]
+
+
+# How the console names a callback request's reason, here and in the queue.
+CALLBACK_REASON_LABELS = {"closed": "Closed hours", "busy": "Scheduling was busy",
+                          "no_answer": "No one answered", "failed": "The transfer failed",
+                          "retries": "Waited through the retries", "text": "By text"}
+
+
+def callback_tables(report: dict, period: Period) -> list[Table]:
+    """The callback requests of the period, as counts only (so viewers may see them): made, by
+    reason, closed and the median time to close; and per day. None when there were none."""
+    found = callbacks_of(report)
+    if not found["requested"] and not found["closed"]:
+        return []
+    reasons = [*CALLBACK_REASONS, *sorted(set(found["by_reason"]) - set(CALLBACK_REASONS))]
+    median = median_seconds(found["close_seconds"])
+    summary = Table("callbacks", "Callback requests in numbers", ["What", "Count"], [
+        ("Callback requests", [found["requested"]]),
+        *((f"Requests, {CALLBACK_REASON_LABELS.get(reason, reason).lower()}",
+           [found["by_reason"].get(reason, 0)]) for reason in reasons),
+        ("Closed by staff", [found["closed"]]),
+        *([("Median time to close, in minutes", [round(median / 60)])] if median is not None else []),
+    ], note="From the requests' and the closes' usage events: no number or message is counted. The time "
+            "to close is from the family's request to staff closing it, of the requests closed in the "
+            "period.")
+    per_day = Table("callbacks-per-day", "Callback requests per day, by reason",
+                    ["Day", *(CALLBACK_REASON_LABELS.get(r, r) for r in reasons), "Closed by staff"],
+                    chart="line")
+    for day in period.days:
+        part = callbacks_of(report["days"].get(day.isoformat(), {}))
+        per_day.rows.append((day.isoformat(), [*(part["by_reason"].get(r, 0) for r in reasons),
+                                               part["closed"]]))
+    return [summary, per_day]
 
 
 def _most_first(counts: dict[str, int]) -> list[tuple[str, int]]:
@@ -157,7 +191,9 @@ def _most_first(counts: dict[str, int]) -> list[tuple[str, int]]:
 
 
 def is_empty(report: dict) -> bool:
-    return report["calls"]["total"] == 0 and report["texts"]["total"] == 0
+    found = callbacks_of(report)
+    return (report["calls"]["total"] == 0 and report["texts"]["total"] == 0 and not found["requested"]
+            and not found["closed"])
 
 
 def _report(period: Period) -> dict:

@@ -30,6 +30,14 @@ class CallbackError(ValueError):
     """A change to a callback request that cannot be made (the message says why, naming only its id)."""
 
 
+class CallbackTakenError(CallbackError):
+    """Another staff member has the request in progress: `taken_by` names them."""
+
+    def __init__(self, message: str, taken_by: str):
+        super().__init__(message)
+        self.taken_by = taken_by
+
+
 class CallbackKeyError(CallbackError):
     """A request's number cannot be decrypted with any key in IVR_CALLBACK_KEYS (or none is set)."""
 
@@ -172,6 +180,12 @@ class Callbacks:
             return None
         return _request(row, self._decrypt(request_id, row.number_encrypted))
 
+    def summary(self, request_id: int) -> CallbackRequest | None:
+        """The request without its number (no key needed), or None."""
+        statement = select(*_SUMMARY).where(callbacks.c.id == request_id)
+        row = self._run("read", lambda c: c.execute(statement).first())
+        return None if row is None else _request(row)
+
     def list_open(self, limit: int = 200) -> list[CallbackRequest]:
         """Open requests (new or in progress), oldest first: the queue, without numbers."""
         statement = (select(*_SUMMARY).where(callbacks.c.status.in_(OPEN_STATES))
@@ -204,6 +218,43 @@ class Callbacks:
         self._run("write", write, immediate=True)
         log.info("Callback request %d taken", request_id)
 
+    def claim(self, request_id: int, by: str, now: float, over: str | None = None) -> None:
+        """Take the request only if no one else has: new, already `by`'s, or (taking it over on
+        purpose) still `over`'s. One conditional UPDATE, so of two staff taking it at once exactly
+        one wins; CallbackTakenError names the other, CallbackError says it is closed or missing."""
+        holders = [by] + ([over] if over else [])
+
+        def write(connection: Connection) -> None:
+            changed = connection.execute(
+                update(callbacks).where(callbacks.c.id == request_id,
+                                        or_(callbacks.c.status == "new",
+                                            and_(callbacks.c.status == "in_progress",
+                                                 callbacks.c.taken_by.in_(holders))))
+                .values(status="in_progress", taken_by=by, updated=now)).rowcount
+            if changed:
+                return
+            row = connection.execute(select(callbacks.c.status, callbacks.c.taken_by)
+                                     .where(callbacks.c.id == request_id)).first()
+            if row is None:
+                raise CallbackError(f"there is no callback request {request_id}")
+            if row.status not in OPEN_STATES:
+                raise CallbackError(f"callback request {request_id} is already closed")
+            raise CallbackTakenError(f"callback request {request_id} is taken", row.taken_by or "")
+
+        self._run("write", write, immediate=True)
+        log.info("Callback request %d taken", request_id)
+
+    def set_note(self, request_id: int, note: str, now: float) -> None:
+        """Replace the staff note of the request (open or closed)."""
+
+        def write(connection: Connection) -> None:
+            changed = connection.execute(update(callbacks).where(callbacks.c.id == request_id)
+                                         .values(note=note, updated=now)).rowcount
+            if not changed:
+                raise CallbackError(f"there is no callback request {request_id}")
+
+        self._run("write", write, immediate=True)
+
     def close(self, request_id: int, status: str, by: str, note: str, now: float) -> None:
         """Close the request as `status` (done, or unreachable: could not reach) with staff's note."""
         if status not in CLOSED_STATES:
@@ -214,10 +265,12 @@ class Callbacks:
                                      .where(callbacks.c.id == request_id)).first()
             if row is None:
                 raise CallbackError(f"there is no callback request {request_id}")
-            if row.status not in OPEN_STATES:
+            # Conditional on still being open: of two staff closing it at once, one closes it.
+            changed = connection.execute(update(callbacks).where(
+                callbacks.c.id == request_id, callbacks.c.status.in_(OPEN_STATES)).values(
+                status=status, taken_by=row.taken_by or by, note=note, closed_at=now, updated=now)).rowcount
+            if not changed:
                 raise CallbackError(f"callback request {request_id} is already closed")
-            connection.execute(update(callbacks).where(callbacks.c.id == request_id).values(
-                status=status, taken_by=row.taken_by or by, note=note, closed_at=now, updated=now))
 
         self._run("write", write, immediate=True)
         log.info("Callback request %d closed", request_id)
