@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,8 +45,10 @@ def axe_violations(page) -> list[dict]:
             for v in results["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD) -> None:
-    """Sign in with the keyboard alone: type the username, Tab, type the password, Enter."""
+def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD,
+                     clock: Callable[[], float] = time.time) -> None:
+    """Sign in with the keyboard alone: type the username, Tab, type the password, Enter; then the
+    second factor, its code computed at `clock` (the served app's clock, when a test moves it)."""
     page.goto(base + "/console/sign-in")
     # The username field has the focus (autofocus); Tab to the password, Enter submits.
     page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
@@ -55,14 +58,14 @@ def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD) -
     with page.expect_navigation():
         page.keyboard.press("Enter")
     if "/console/two-factor" in page.url:
-        keyboard_second_factor(page, base, username)
+        keyboard_second_factor(page, base, username, clock)
 
 
 # (base URL, username) -> [secret, last step used]: what a browser test's accounts enrolled with.
 ENROLLED: dict[tuple[str, str], list] = {}
 
 
-def keyboard_second_factor(page, base: str, username: str) -> None:
+def keyboard_second_factor(page, base: str, username: str, clock: Callable[[], float] = time.time) -> None:
     """On the second-factor page: enrol with the secret the page shows as text, or enter a code of the
     secret this account enrolled with earlier in the test; by keyboard, with the served app's clock."""
     secret_text = page.locator("#totp-secret")
@@ -74,10 +77,10 @@ def keyboard_second_factor(page, base: str, username: str) -> None:
     else:  # the code page: its field has the focus (autofocus)
         page.wait_for_function("document.activeElement && document.activeElement.id === 'code'")
     secret, last = ENROLLED[(base, username)]
-    step = two_factor.current_step(time.time())
+    step = two_factor.current_step(clock())
     if last is not None and last >= step:
         step = last + 1
-    if step > two_factor.current_step(time.time()) + two_factor.DRIFT_STEPS:
+    if step > two_factor.current_step(clock()) + two_factor.DRIFT_STEPS:
         pytest.fail(f"{username} signed in three times within 30 seconds: no unused code is valid now")
     ENROLLED[(base, username)][1] = step
     page.keyboard.type(two_factor.code_at(secret, step))

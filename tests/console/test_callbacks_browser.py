@@ -55,7 +55,7 @@ def test_a_scheduler_plays_takes_and_closes_then_the_purge_removes_it(line, fake
     add_account(app, "sam", "scheduler")
     add_account(app, "vera", "viewer")
 
-    keyboard_sign_in(page, base, "sam")
+    keyboard_sign_in(page, base, "sam", clock=app.extensions[EXTENSION].clock)
     page.goto(base + "/console/callbacks")
     row = page.locator(f"#request-{request_id}")
     assert "New" in row.inner_text() and "No one answered" in row.inner_text()
