@@ -102,9 +102,9 @@ def test_check_walk_finds_nothing_wrong_in_a_good_file(tmp_path, capsys):
 def test_check_walk_reports_silence_errors_and_traps(tmp_path, capsys, monkeypatch, fault, message):
     real_press = engine.press
 
-    def faulty(menu, node, digits, tries=0):
+    def faulty(menu, node, digits, tries=0, *rest):
         if node != "casting":
-            return real_press(menu, node, digits, tries)
+            return real_press(menu, node, digits, tries, *rest)
         if fault == "silence":
             return Turn()
         if fault == "error":
@@ -113,7 +113,7 @@ def test_check_walk_reports_silence_errors_and_traps(tmp_path, capsys, monkeypat
 
     monkeypatch.setattr(engine, "press", faulty)
     if fault == "loop":
-        monkeypatch.setattr(engine, "silence", lambda menu, node, tries=0: faulty(menu, node, ""))
+        monkeypatch.setattr(engine, "silence", lambda menu, node, tries=0, *rest: faulty(menu, node, ""))
     status, out, _ = run(capsys, "check", "--walk", str(menus_file(tmp_path)))
     assert status == 1
     assert message in out and "at 'casting'" in out
