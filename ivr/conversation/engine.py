@@ -56,8 +56,8 @@ DIAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 @dataclass(frozen=True)
 class Gather:
     """Listen for one key at `node`; `tries` counts the caller's failed attempts there so far.
-    In a callback request: `why` it is asked (a reason of CALLBACK_REASONS), `number` a keyed number being confirmed (the
-    renderer seals it), `digits` how many keys to collect (10 for a phone number)."""
+    In a callback request: `why` it is asked (one of CALLBACK_REASONS), `number` a keyed number
+    being confirmed (the renderer seals it), `digits` how many keys to collect (10 for a number)."""
 
     node: str
     tries: int = 0
