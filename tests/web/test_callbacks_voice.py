@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from conftest import ACCOUNT, CALLER, CLINIC, MENUS, TOKEN, Call, close_app, environment, signed_post, sid
+from conftest import ACCOUNT, CALLER, CLINIC, MENUS, TOKEN, Call, close_app, environment, sid, signed_post
 from cryptography.fernet import Fernet
 from fake_twilio import recording_sid
 
@@ -100,7 +100,8 @@ def to_busy_line(client, status: str = "busy", press_first: tuple[str, ...] = ()
 
 # -- every way in --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("status,reason", [("busy", "busy"), ("no-answer", "no_answer"), ("failed", "failed")])
+@pytest.mark.parametrize("status,reason", [("busy", "busy"), ("no-answer", "no_answer"),
+                                           ("failed", "failed")])
 def test_after_a_failed_transfer_the_caller_asks_for_a_callback_at_their_own_number(line, status, reason):
     app = line.app()
     client = app.test_client()
@@ -180,7 +181,8 @@ def test_a_keyed_number_is_read_back_sealed_in_the_url_and_kept_not_verified(lin
     gather = call.gather
     assert (gather.get("input"), gather.get("numDigits"), gather.get("finishOnKey")) == ("dtmf", "10", "#")
     call.press(KEYED)
-    assert call.heard == "You entered 5, 0, 2. 5, 5, 5. 0, 1, 9, 9. If that is right, press 1. To enter it again, press 2."
+    assert call.heard == ("You entered 5, 0, 2. 5, 5, 5. 0, 1, 9, 9. If that is right, press 1. "
+                          "To enter it again, press 2.")
     for address in (call.gather.get("action"), call.doc.find("Redirect").text):
         assert "num=" in address and KEYED not in address and "0199" not in address
     call.press("1")
@@ -324,8 +326,8 @@ def test_a_recording_callback_for_an_unknown_request_is_deleted_and_answered_kin
     app = line.app()
     client = app.test_client()
     rec = recording_sid()
-    params = {"AccountSid": ACCOUNT, "CallSid": sid("CA"), "RecordingSid": rec, "RecordingStatus": "completed",
-              "RecordingDuration": "3",
+    params = {"AccountSid": ACCOUNT, "CallSid": sid("CA"), "RecordingSid": rec,
+              "RecordingStatus": "completed", "RecordingDuration": "3",
               "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{rec}"}
     assert signed_post(client, "/voice/_callback/recording?rid=999", params).status_code == 204
     assert [r.method for r in twilio.requests] == ["DELETE"]
@@ -422,7 +424,8 @@ def test_in_spanish_while_closed_the_opening_is_said_in_spanish(line, tmp_path):
     call.press("3")
     call.press("1")
     message_left(call, recording_sid())
-    assert "Nuestro equipo de citas vuelve a abrir el lunes a las 8 a. m., y le llamará entonces." in call.heard
+    assert "Nuestro equipo de citas vuelve a abrir el lunes a las 8 a. m., y le llamará entonces." \
+        in call.heard
 
 
 def test_over_the_hourly_cap_the_caller_is_told_kindly_and_given_the_number(line):
