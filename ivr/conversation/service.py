@@ -289,7 +289,11 @@ class Conversation:
             log.info("call %s: scheduling is closed; hours and number given instead", call.sid)
             self.events.record(call.sid, "closed_message", menu.operator, menu.language)
         informed = call.informed
-        if not informed:  # the general-information sentence, once per call, after the first summary
+        private = turn.record is not None or \
+            (turn.gather is not None and turn.gather.node in callback_flow.NODES)
+        if not informed and not private:
+            # The general-information sentence, once per call, after the first summary (never worked
+            # out for a turn holding a family's number or request: it would be kept with the menu).
             told = _turn(engine.with_general_info, menu, turn)
             informed, turn = told != turn, told  # by value: the cache may give an equal Turn back
         return CallStep(turn, menu, informed)

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
+from ..conversation import callback_flow
 from ..conversation.engine import CALLBACK_REASONS, Turn
 from ..conversation.service import MAX_TOPICS, Call, CallStep, known, listened
 from ..line import current_line
@@ -38,8 +39,8 @@ def _document(step: CallStep, call: Call) -> str:
     if step.turn.dial:
         return render(step.turn, menu, _urls(prefix, step, call), _caller_id())
     gather = step.turn.gather
-    if step.turn.record is not None or (gather is not None and gather.number):
-        # A request's id, or a number sealed afresh: never kept with the menu.
+    if step.turn.record is not None or (gather is not None and gather.node in callback_flow.NODES):
+        # A request's id, a number (or its last digits), a number sealed afresh: never kept with the menu.
         return render(step.turn, menu, _urls(prefix, step, call), None)
     topics = listened(step, call.topics) if _conversation().takes_callbacks else ()
     key = ("twiml", step.turn, prefix, step.informed, call.attestation, topics)
