@@ -240,7 +240,7 @@ class Conversation:
         if ask.verified and ask.number == call.caller and offers_texts(menu):
             body = callback_flow.confirmation_text(menu, self._opening(menu, now), now)
             outcome = self.texting.text_confirmation(menu, call, body)
-            self.events.record(call.sid, "text_me", None, menu.language, outcome)
+            self.events.record(call.sid, "callback_text", None, menu.language, outcome)
             texted = outcome == "sent"
         return callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
                                     self.callbacks.transcribe)

@@ -157,3 +157,21 @@ def test_simulated_texts_ask_for_a_callback_only_with_callbacks(menu):
     lines: list[str] = []
     simulate.texts(menu, ["LLÁMENME"], lines.append, callbacks=True)
     assert any(line.strip().startswith("Gracias. Recibimos su pedido") for line in lines)
+
+
+def test_the_clinicians_script_shows_the_callback_flow_in_each_language(menu):
+    from ivr.review.script import script_sections
+
+    (section,) = [s for s in script_sections(menu) if s.key == "_callbacks"]
+    lines = [line for entry in section.entries for line in entry.lines]
+    assert "To ask us to call you back, press 3." in lines and MESSAGE_EN in lines
+    spanish = engine.translation(menu, "es-US")
+    (section,) = [s for s in script_sections(spanish) if s.key == "_callbacks"]
+    assert any(line.startswith("Después del tono") for entry in section.entries for line in entry.lines)
+    phrases = dict(menu.phrases)
+    del phrases["callback_key"]
+    assert not [s for s in script_sections(replace(menu, phrases=phrases)) if s.key == "_callbacks"]
+
+
+MESSAGE_EN = ("After the tone, please say your child's name and the best time to call. "
+              "Press pound when you are done.")
