@@ -254,7 +254,7 @@ class Conversation:
     def callback_done(self, line: Menu, call: Call, texted: bool) -> CallStep:
         """After the message was recorded (or the caller said nothing): what happens next, goodbye."""
         menu = engine.translation(line, call.language)
-        if not engine.offers_callbacks(menu):  # the menu lost its callback words during the call
+        if self.callbacks is None or not engine.offers_callbacks(menu):  # turned off during the call
             return CallStep(Turn(say=(engine.spoken(menu, menu.phrases["goodbye"]),), hangup=True), menu,
                             call.informed)
         now = self.clock()
