@@ -498,3 +498,30 @@ def test_without_callback_keys_nothing_about_callbacks_is_offered(client):
     assert "call you back" not in call.heard
     call.press("3")
     assert call.heard.startswith("Sorry, that is not an option.")
+
+
+def test_a_whole_request_with_its_message_on_each_backend(database_url, twilio):
+    from ivr.storage.sql import upgrade
+
+    upgrade(database_url)
+    app = create_app(environment(DATABASE_URL=database_url, IVR_CALLBACK_KEYS=KEY,
+                                 TWILIO_API_BASE_URL=twilio.base_url))
+    try:
+        client = app.test_client()
+        call = to_busy_line(client, "failed", press_first=("1",))
+        call.press("3")
+        call.press("2")
+        call.press(KEYED)
+        call.press("1")
+        rec = recording_sid()
+        message_left(call, rec)
+        assert recording_callback(client, call, rec).status_code == 204
+        (request,) = requests_of(app)
+        assert (request.number, request.number_verified, request.reason, request.topics) == \
+            ("+1" + KEYED, False, "failed", ("oral_baclofen",))
+        assert request.recording_sid == rec
+    finally:
+        from ivr.usage import EXTENSION
+
+        app.extensions[EXTENSION].flush()  # before the database is dropped
+        close_app(app)
