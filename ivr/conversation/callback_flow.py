@@ -4,7 +4,7 @@ and what happens next. Pure, like the engine: the service records the request an
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 
 from ..model.hours import describe_opening
 from ..model.matching import normalise
@@ -27,6 +27,8 @@ BUILT_IN_WORDS = {
     "es": ("llamenme", "llameme", "llamame", "llamenme por favor", "por favor llamenme"),
 }
 _DIGITS = re.compile(r"[0-9]{10}\Z")
+# When `ivr check` works out the longest texted reply: a Saturday, so an opening date is a while off.
+REVIEW_MOMENT = datetime(2026, 1, 10, 15, 0, tzinfo=timezone.utc)
 
 
 def own_number(caller: str, attestation: str) -> str | None:
@@ -160,6 +162,19 @@ def confirmation_text(menu: Menu, opening: datetime | None, now: datetime) -> st
 def text_reply(menu: Menu, opening: datetime | None, now: datetime) -> Reply:
     """The reply to a text asking for a callback: what happens next."""
     return _reply(confirmation_text(menu, opening, now), None)
+
+
+def longest_text_reply(menu: Menu) -> str:
+    """The longest of the texted replies to a request (`ivr check` counts its messages): with a
+    far-off opening date, when the file has hours."""
+    replies = [confirmation_text(menu, None, REVIEW_MOMENT)]
+    if menu.hours is not None:
+        opening = menu.hours.next_opening(REVIEW_MOMENT)
+        far = opening.replace(day=28, month=9) if opening is not None else None  # "septiembre": long
+        replies.append(confirmation_text(menu, far, REVIEW_MOMENT))
+    for phrase in ("callback_full", "callback_failed"):
+        replies.append(text_refused(menu, phrase).text or "")
+    return max((_reply(text, None).text or "" for text in replies), key=len)
 
 
 def text_refused(menu: Menu, phrase: str) -> Reply:

@@ -710,3 +710,11 @@ def sms_replies_for_review(menu: Menu) -> Iterator[tuple[str, str]]:
         yield f"nodes.{node_id}", _reply(reply, None).text
     for phrase in ("sms_help", "sms_error"):
         yield f"phrases.{phrase}", _reply(written(menu, menu.phrases[phrase]), None).text
+    if offers_callbacks(menu):
+        # Imported here: the callback flow is built on this module.
+        from . import callback_flow
+
+        help_reply = _reply(written(menu, menu.phrases["sms_help"]), None)
+        yield "phrases.sms_help_callback", callback_flow.help_line(menu, help_reply).text
+        # The longest reply to a texted request: with when scheduling opens, if the file has hours.
+        yield "phrases.callback_thanks", callback_flow.longest_text_reply(menu)

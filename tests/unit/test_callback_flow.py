@@ -175,3 +175,15 @@ def test_the_clinicians_script_shows_the_callback_flow_in_each_language(menu):
 
 MESSAGE_EN = ("After the tone, please say your child's name and the best time to call. "
               "Press pound when you are done.")
+
+
+def test_ivr_check_counts_the_callback_texts_against_the_budget(with_hours):
+    from ivr.review.lint import lint
+
+    replies = dict(engine.sms_replies_for_review(with_hours))
+    assert replies["phrases.sms_help_callback"].endswith("Reply CALL ME to ask us to call you back.")
+    assert "September 28" in replies["phrases.callback_thanks"]  # the longest date there is
+    phrases = dict(with_hours.phrases)
+    phrases["callback_from"] = "The call will come from the clinic. " * 10
+    long = replace(with_hours, phrases=phrases)
+    assert any("callback_thanks" in problem.message for problem in lint(long))
