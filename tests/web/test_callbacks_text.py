@@ -69,9 +69,13 @@ def test_words_staff_add_in_menus_yaml_ask_for_one_too(line, tmp_path):
     path = tmp_path / "menus.yaml"
     path.write_text(MENUS.read_text().replace(
         "  emergency_phrases: [drowning, poisoned, poisoning]\n",
-        "  emergency_phrases: [drowning, poisoned, poisoning]\n  callback_words: [ring me, phone me]\n", 1))
+        "  emergency_phrases: [drowning, poisoned, poisoning]\n  callback_words: [ring me, phone me]\n", 1)
+        .replace("      emergency_phrases: [ahogado, envenenado, envenenada, envenenamiento]\n",
+                 "      emergency_phrases: [ahogado, envenenado, envenenada, envenenamiento]\n"
+                 "      callback_words: [devuélvanme la llamada]\n", 1))
     app = line(IVR_MENUS_FILE=str(path))
     assert Texter(app.test_client()).send("Phone me") == REPLY
+    assert Texter(app.test_client(), number="+15025550111").send("Devuelvanme la llamada") == SPANISH
 
 
 def test_a_second_text_updates_the_open_request(line):
