@@ -36,7 +36,7 @@ CALLBACK_KEY = "3"
 LAST_OFFER = "_last_offer"
 # Why a family asks to be called back, as the queue keeps it (ivr/storage/callbacks.py REASONS).
 CALLBACK_REASONS = ("closed", "busy", "no_answer", "failed", "retries", "text")
-# DialCallStatus -> the reason a callback asked for after it is kept under.
+# A failed transfer's DialCallStatus -> the reason of a callback asked for after it (else: failed).
 DIAL_REASONS = {"busy": "busy", "no-answer": "no_answer"}
 # Every sentence the callback flow says or texts: callbacks are offered only with all of them.
 CALLBACK_PHRASES = ("callback_key", "callback_own_number", "callback_enter_number", "callback_read_back",

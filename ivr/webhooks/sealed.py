@@ -18,13 +18,16 @@ class Seal:
         self._fernet = Fernet(base64.urlsafe_b64encode(key[:32]))
 
     def seal(self, value: str) -> str:
-        """`value` encrypted and signed, as URL-safe text."""
-        return self._fernet.encrypt(value.encode()).decode("ascii")
+        """`value` encrypted and signed, as URL-safe text (letters, digits, - and _ only)."""
+        # Without base64's "=" padding: nothing in the address needs a percent-escape, which a
+        # signature check could see decoded.
+        return self._fernet.encrypt(value.encode()).decode("ascii").rstrip("=")
 
     def open(self, token: str) -> str:
         """The value sealed in `token`; "" when it was not sealed with this key, was changed, or is
         older than SEAL_SECONDS."""
         try:
-            return self._fernet.decrypt(token.encode("ascii"), ttl=SEAL_SECONDS).decode()
+            padded = token + "=" * (-len(token) % 4)
+            return self._fernet.decrypt(padded.encode("ascii"), ttl=SEAL_SECONDS).decode()
         except (InvalidToken, UnicodeError, ValueError):
             return ""

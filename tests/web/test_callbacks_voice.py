@@ -185,6 +185,7 @@ def test_a_keyed_number_is_read_back_sealed_in_the_url_and_kept_not_verified(lin
                           "To enter it again, press 2.")
     for address in (call.gather.get("action"), call.doc.find("Redirect").text):
         assert "num=" in address and KEYED not in address and "0199" not in address
+        assert "%" not in address  # plain ASCII: nothing a signature check could see decoded
     call.press("1")
     assert call.heard == MESSAGE
     (request,) = requests_of(app)
