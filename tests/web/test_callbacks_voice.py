@@ -526,3 +526,20 @@ def test_a_whole_request_with_its_message_on_each_backend(database_url, twilio):
 
         app.extensions[EXTENSION].flush()  # before the database is dropped
         close_app(app)
+
+
+def test_a_sealed_number_opens_only_with_its_key_and_within_the_hour():
+    import base64
+
+    from ivr.webhooks.sealed import SEAL_SECONDS, Seal
+
+    key = b"s" * 32
+    seal = Seal(key)
+    token = seal.seal("+15025550199")
+    assert "+15025550199" not in token and "5025550199" not in token
+    assert seal.open(token) == "+15025550199"
+    assert Seal(b"t" * 32).open(token) == ""
+    assert seal.open(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]) == ""
+    an_hour_ago = int(time.time()) - SEAL_SECONDS - 5
+    old = Fernet(base64.urlsafe_b64encode(key)).encrypt_at_time(b"+15025550199", an_hour_ago)
+    assert seal.open(old.decode().rstrip("=")) == ""
