@@ -66,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                                     "1,9,*,wait,pump,0,busy (wait: let the prompt time out; after a "
                                     "transfer: answer, busy, no-answer or failed)")
     sim.add_argument("--texts", nargs="+", metavar="TEXT", help="texts for a scripted conversation")
+    sim.add_argument("--callbacks", action="store_true",
+                     help="as a line taking callback requests (IVR_CALLBACK_KEYS set): key 3 and CALL ME "
+                          "ask for one, kept by a pretend desk (nothing is stored or recorded)")
 
     script = command("script", _script, "Everything the line says and texts, in menu order, for "
                                         "clinicians to review and sign off.")
@@ -411,12 +414,12 @@ def _simulate(args) -> int:
     if args.sms:
         # Typing "q" ends a typed conversation; QUIT is an opt-out word, so it is not the way out.
         bodies = args.texts if args.texts is not None else simulate.prompted("text (q ends)> ", stop="q")
-        simulate.texts(menu, bodies, print)
+        simulate.texts(menu, bodies, print, callbacks=args.callbacks)
     else:
         keys = args.keys.split(",") if args.keys is not None else simulate.prompted(
             "key or words (0-9 * #; Enter waits; q hangs up; after a transfer: answer/busy/no-answer/"
             "failed)> ")
-        simulate.call(menu, keys, print)
+        simulate.call(menu, keys, print, callbacks=args.callbacks)
     return 0
 
 

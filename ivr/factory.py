@@ -158,6 +158,24 @@ def _sender(settings, menu: Menu, log) -> TextSender | None:
     return TextSender(settings.account_sid, settings.auth_token, settings.api_base_url)
 
 
+def _callback_desk(settings, store: Store, announcer, menu: Menu, log):
+    """The callback desk when callback requests are on (IVR_CALLBACK_KEYS), else None."""
+    if not settings.callback_keys:
+        return None
+    from .conversation.callback_desk import CallbackDesk, CallbackLimits
+    from .conversation.engine import offers_callbacks
+    from .recordings import Recordings
+    from .storage.callbacks import Callbacks
+
+    if not offers_callbacks(menu):
+        log.warning("IVR_CALLBACK_KEYS is set, but menus.yaml lacks some callback_ phrases: callers "
+                    "are not offered callbacks until every one is there (see the shipped menus.yaml).")
+    limits = CallbackLimits(settings.callbacks_per_hour, settings.callbacks_per_day,
+                            settings.callback_record_seconds, settings.callback_transcribe)
+    return CallbackDesk(Callbacks.for_store(store, settings.callback_keys),
+                        Recordings.from_settings(settings), announcer, limits)
+
+
 def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = None) -> Flask:
     """Build the app from the environment (or from `test_config`, a dict of the same variables);
     `clock` tells the time for the clinic's hours (the real time by default)."""
@@ -221,12 +239,13 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
     limits = TextLimits(settings.texts_per_hour, settings.texts_per_day, settings.line_texts_per_hour,
                         settings.line_texts_per_day, settings.line_texts_at_once,
                         settings.text_requires_attestation)
-    conversation = Conversation(TextMe(store, sender, limits), RecorderEvents(recorder), store,
-                                clock or utc_now)
     from .announce import announcer_for
 
     now = clock or utc_now
     announcer = announcer_for(settings, store, sender, lambda: now().timestamp())
+    desk = _callback_desk(settings, store, announcer, live_menu.menu, log)
+    conversation = Conversation(TextMe(store, sender, limits), RecorderEvents(recorder), store,
+                                clock or utc_now, desk)
     if announcer is not None and not settings.console:
         log.warning("IVR_CALLBACK_NOTIFY is %s but IVR_CONSOLE is off: staff will be told of callback "
                     "requests they cannot open.", settings.callback_notify)

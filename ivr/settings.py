@@ -120,6 +120,16 @@ SETTINGS = (
             "(done or could not reach); `ivr callbacks purge` deletes it then."),
     Setting("IVR_CALLBACKS_MAX_DAYS", "90",
             "The most days a callback request (and its recording) is kept, whatever its state."),
+    Setting("IVR_CALLBACK_RECORD_SECONDS", "60",
+            "The longest message (in seconds, 10 to 300) a family may leave after asking to be called back."),
+    Setting("IVR_CALLBACK_TRANSCRIBE", "0",
+            "1 has Twilio transcribe callback messages, only for a clinic whose agreement with Twilio "
+            "covers it; off by default."),
+    Setting("IVR_CALLBACKS_PER_HOUR", "30",
+            "How many new callback requests the whole line takes in an hour; beyond it, families are "
+            "given the scheduling number."),
+    Setting("IVR_CALLBACKS_PER_DAY", "200",
+            "How many new callback requests the whole line takes in 24 hours."),
     Setting("IVR_CALLBACK_NOTIFY", "none",
             "How staff hear of a new callback request: none, email (IVR_SMTP_*) or text (to "
             "IVR_CALLBACK_NOTIFY_TEXT_TO from IVR_LINE_NUMBER). The message says how many requests "
@@ -155,6 +165,7 @@ COOKIE_KEY_LABEL = b"ivr sms session cookie"
 NUMBER_HASH_KEY_LABEL = b"ivr store phone number hash"
 EVENT_HASH_KEY_LABEL = b"ivr usage event sid hash"
 CONSOLE_KEY_LABEL = b"ivr staff console session cookie"
+CALLBACK_SEAL_KEY_LABEL = b"ivr callback number sealed in a call's urls"
 # Only with IVR_SKIP_SIGNATURE_CHECK and no IVR_SECRET_KEY: public, so never fit for a real line.
 DEVELOPMENT_KEY = "ivr local development only: not a secret"
 _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR"}
@@ -195,6 +206,11 @@ class Settings:
     callback_keys: tuple[str, ...] = ()  # IVR_CALLBACK_KEYS: Fernet keys, the first encrypts; () = off
     callbacks_closed_days: int = 30
     callbacks_max_days: int = 90
+    callback_record_seconds: int = 60
+    callback_transcribe: bool = False
+    callbacks_per_hour: int = 30
+    callbacks_per_day: int = 200
+    callback_seal_key: bytes = b""  # seals a keyed callback number in a call's URLs (Fernet)
     callback_notify: str = "none"  # IVR_CALLBACK_NOTIFY: none, email or text
     callback_notify_minutes: int = 10
     callback_notify_text_to: str = ""  # E.164 staff number
@@ -298,6 +314,11 @@ def read_settings(environ: Mapping[str, str]) -> Settings:
         callback_keys=callback_keys(values["IVR_CALLBACK_KEYS"]),
         callbacks_closed_days=int(_number(values, "IVR_CALLBACKS_CLOSED_DAYS", int, 1, 3650)),
         callbacks_max_days=int(_number(values, "IVR_CALLBACKS_MAX_DAYS", int, 1, 3650)),
+        callback_record_seconds=int(_number(values, "IVR_CALLBACK_RECORD_SECONDS", int, 10, 300)),
+        callback_transcribe=values["IVR_CALLBACK_TRANSCRIBE"].lower() in _TRUE,
+        callbacks_per_hour=int(_number(values, "IVR_CALLBACKS_PER_HOUR", int, 0, 10000)),
+        callbacks_per_day=int(_number(values, "IVR_CALLBACKS_PER_DAY", int, 0, 100000)),
+        callback_seal_key=derive_key(secret, CALLBACK_SEAL_KEY_LABEL),
         **_announcing(values),
     )
 

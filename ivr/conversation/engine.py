@@ -30,6 +30,19 @@ TEXT_OUTCOMES = ("sent", "already_sent", "not_possible", "opted_out", "not_sent"
 TEXT_PHRASES = ("text_me_key",) + tuple(f"text_{outcome}" for outcome in TEXT_OUTCOMES)
 # Below this, Twilio's speech recogniser is guessing: ask again rather than act on a guess.
 SPEECH_CONFIDENCE = 0.5
+# Callback requests: the key that asks for one where scheduling cannot answer (closed, unavailable,
+# and the last offer before goodbye), and the engine's node for that last offer.
+CALLBACK_KEY = "3"
+LAST_OFFER = "_last_offer"
+# Why a family asks to be called back, as the queue keeps it (ivr/storage/callbacks.py REASONS).
+CALLBACK_REASONS = ("closed", "busy", "no_answer", "failed", "retries", "text")
+# A failed transfer's DialCallStatus -> the reason of a callback asked for after it (else: failed).
+DIAL_REASONS = {"busy": "busy", "no-answer": "no_answer"}
+# Every sentence the callback flow says or texts: callbacks are offered only with all of them.
+CALLBACK_PHRASES = ("callback_key", "callback_own_number", "callback_enter_number", "callback_read_back",
+                    "callback_bad_number", "callback_message", "callback_thanks", "callback_next_open",
+                    "callback_soon", "callback_from", "callback_texted", "callback_full",
+                    "callback_failed", "sms_help_callback")
 # Dial outcomes after which the caller has finished (or hung up) and nothing more is said.
 DIAL_FINISHED = frozenset({"completed", "canceled"})
 SMS_MAX_SEGMENTS = 2
@@ -42,10 +55,34 @@ DIAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
 
 @dataclass(frozen=True)
 class Gather:
-    """Listen for one key at `node`; `tries` counts the caller's failed attempts there so far."""
+    """Listen for one key at `node`; `tries` counts the caller's failed attempts there so far.
+    In a callback request: `why` it is asked (one of CALLBACK_REASONS), `number` a keyed number
+    being confirmed (the renderer seals it), `digits` how many keys to collect (10 for a number)."""
 
     node: str
     tries: int = 0
+    why: str = ""
+    number: str = ""
+    digits: int = 1
+
+
+@dataclass(frozen=True)
+class CallbackAsk:
+    """The caller has chosen the number to call back: record the request."""
+
+    number: str  # E.164
+    verified: bool  # the carrier attested it is the caller's own (a keyed number is not)
+    reason: str
+
+
+@dataclass(frozen=True)
+class Record:
+    """Record the caller's message for callback request `request` (Twilio's <Record>)."""
+
+    request: int
+    texted: bool  # a confirmation text was sent (said after the message)
+    max_seconds: int
+    transcribe: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,6 +99,9 @@ class Turn:
     notices: tuple[tuple[str, str, str], ...] = ()  # (language, voice, sentence) said in full first
     switch_language: str | None = None  # the caller chose this language: start again in it
     switch_node: str | None = None  # ...at this node instead (the caller named it in that language)
+    start_callback: str | None = None  # the caller asked to be called back, for this reason
+    callback: CallbackAsk | None = None  # the number is chosen: record the request
+    record: Record | None = None  # record a message after what is said
 
 
 @dataclass(frozen=True)
@@ -225,12 +265,17 @@ def transfer(menu: Menu, say: tuple[str, ...] = ()) -> Turn:
     return enter(menu, menu.operator, say)
 
 
-def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
-    """The caller pressed `digits` while listening at `node_id`."""
+def press(menu: Menu, node_id: str, digits: str, tries: int = 0, reason: str = "",
+          callbacks: bool = False) -> Turn:
+    """The caller pressed `digits` while listening at `node_id`; `reason` is why scheduling could
+    not answer (the unavailable message's), `callbacks` whether the line takes callback requests."""
+    callbacks = callbacks and offers_callbacks(menu)
+    if node_id == LAST_OFFER:
+        return _press_last_offer(menu, digits, callbacks)
     if node_id == UNAVAILABLE:
-        return _press_unavailable(menu, digits, tries)
+        return _press_unavailable(menu, digits, tries, reason, callbacks)
     if node_id == CLOSED and menu.hours is not None:
-        return _press_closed(menu, digits, tries)
+        return _press_closed(menu, digits, tries, callbacks)
     node = menu.nodes.get(node_id)
     if node is None:  # a stale or forged URL: start again rather than fail
         return enter(menu, menu.start)
@@ -252,12 +297,12 @@ def press(menu: Menu, node_id: str, digits: str, tries: int = 0) -> Turn:
     return _retry(menu, node, tries, menu.phrases["invalid_key"])
 
 
-def text_result(menu: Menu, node_id: str, outcome: str) -> Turn:
+def text_result(menu: Menu, node_id: str, outcome: str, callbacks: bool = False) -> Turn:
     """What to say after trying to text `node_id`'s summary: `outcome` is one of TEXT_OUTCOMES."""
     said = spoken(menu, menu.phrases.get(f"text_{outcome}") or menu.phrases.get("text_not_sent", ""),
                   keyword=texting_word(menu, node_id))
     if node_id == menu.operator and menu.hours is not None:  # the number, texted while closed
-        return closed(menu, say=(said,))
+        return closed(menu, say=(said,), callbacks=callbacks)
     node = menu.nodes.get(node_id) or menu.nodes[menu.start]
     return Turn(prompt=(said,) + _choices(menu, node), gather=Gather(node.id))
 
@@ -289,14 +334,15 @@ def _offers_text(menu: Menu, node: Node) -> bool:
 
 
 def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries: int = 0, *,
-          notice: bool = True) -> Turn:
+          notice: bool = True, reason: str = "", callbacks: bool = False) -> Turn:
     """The caller said `speech` (Twilio's SpeechResult, with its Confidence if given) at `node_id`.
 
     Words are matched with the same keywords as texts; a name of any node takes the caller there.
     Words that sound like an emergency are answered with the emergency notice first, whatever else.
     """
     if notice and (alarmed_in := emergency_language(menu, speech)) is not None:
-        then = heard(menu, node_id, speech, confidence, tries, notice=False)
+        then = heard(menu, node_id, speech, confidence, tries, notice=False, reason=reason,
+                     callbacks=callbacks)
         if node_id == menu.start and not menu.is_translation and alarmed_in is not menu \
                 and not then.switch_language:
             # "no respira" at the first menu: the rest of the call in Spanish, its notice first.
@@ -307,10 +353,14 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
     node = menu.nodes.get(node_id)
     if node is None:  # the line's own messages (scheduling unavailable or closed), or a stale URL
         own = node_id in (UNAVAILABLE, CLOSED)
+        if node_id == LAST_OFFER:
+            return _press_last_offer(menu, "", False)
         if not own:
             return enter(menu, menu.start)
+        callbacks = callbacks and offers_callbacks(menu)
         if sure and words in reserved.REPEAT_WORDS:
-            return closed(menu) if node_id == CLOSED else _unavailable(menu, 0)
+            return closed(menu, callbacks=callbacks) if node_id == CLOSED \
+                else _unavailable(menu, 0, reason=reason, callbacks=callbacks)
         if sure and (words in reserved.MENU_WORDS or words in reserved.BACK_WORDS):
             return enter(menu, menu.start)
         target = menu.matcher.match(speech) if sure and words else None
@@ -318,7 +368,7 @@ def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries
             return transfer(menu)
         if target is not None:
             return enter(menu, target)
-        return _own_node_retry(menu, node_id, tries, "not_understood")
+        return _own_node_retry(menu, node_id, tries, "not_understood", reason, callbacks)
     if sure and words:
         first = node.id == menu.start
         wanted = (language_choice(menu, speech) or greeting_language(menu, speech)) if first else None
@@ -393,21 +443,24 @@ def switched(menu: Menu, node_id: str | None = None) -> Turn:
     return enter(menu, node_id, say=(spoken(menu, menu.emergency),))
 
 
-def silence(menu: Menu, node_id: str, tries: int = 0) -> Turn:
+def silence(menu: Menu, node_id: str, tries: int = 0, reason: str = "", callbacks: bool = False) -> Turn:
     """The caller pressed nothing before the timeout at `node_id`."""
+    if node_id == LAST_OFFER:
+        return _press_last_offer(menu, "", False)
     if node_id in (UNAVAILABLE, CLOSED):
-        return _own_node_retry(menu, node_id, tries, "no_input")
+        return _own_node_retry(menu, node_id, tries, "no_input", reason, callbacks and offers_callbacks(menu))
     node = menu.nodes.get(node_id)
     if node is None:
         return enter(menu, menu.start)
     return _retry(menu, node, tries, menu.phrases["no_input"])
 
 
-def dial_ended(menu: Menu, status: str) -> Turn:
+def dial_ended(menu: Menu, status: str, callbacks: bool = False) -> Turn:
     """The transfer ended with Twilio's DialCallStatus `status`."""
     if status in DIAL_FINISHED:
         return Turn(hangup=True)
-    return _unavailable(menu, 0)
+    return _unavailable(menu, 0, reason=DIAL_REASONS.get(status, "failed"),
+                        callbacks=callbacks and offers_callbacks(menu))
 
 
 def failed(menu: Menu, at_start: bool = False) -> Turn:
@@ -453,21 +506,42 @@ def _choices(menu: Menu, node: Node) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _unavailable(menu: Menu, tries: int, say: tuple[str, ...] = ()) -> Turn:
+def _unavailable(menu: Menu, tries: int, say: tuple[str, ...] = (), reason: str = "failed",
+                 callbacks: bool = False) -> Turn:
     number = for_speaking(menu.operator_number)
     prompt = (spoken(menu, menu.phrases["unavailable"], number=number),
-              spoken(menu, menu.phrases["unavailable_keys"]))
-    return Turn(say=say, prompt=prompt, gather=Gather(UNAVAILABLE, tries))
+              *_callback_offer(menu, callbacks), spoken(menu, menu.phrases["unavailable_keys"]))
+    # The reason is kept only where a callback can be asked for, so it changes no state otherwise.
+    return Turn(say=say, prompt=prompt, gather=Gather(UNAVAILABLE, tries, why=reason if callbacks else ""))
 
 
-def _press_unavailable(menu: Menu, digits: str, tries: int) -> Turn:
+def _press_unavailable(menu: Menu, digits: str, tries: int, reason: str, callbacks: bool) -> Turn:
     if digits in (UNAVAILABLE_REPEAT_KEY, reserved.REPEAT_KEY):
-        return _unavailable(menu, 0)
+        return _unavailable(menu, 0, reason=reason, callbacks=callbacks)
+    if digits == CALLBACK_KEY and callbacks:
+        return Turn(start_callback=reason if reason in CALLBACK_REASONS else "failed")
     if digits == reserved.OPERATOR_KEY:
         return transfer(menu)
     if digits == reserved.BACK_KEY:
         return enter(menu, menu.start)
-    return _own_node_retry(menu, UNAVAILABLE, tries, "invalid_key" if digits else "no_input")
+    return _own_node_retry(menu, UNAVAILABLE, tries, "invalid_key" if digits else "no_input", reason,
+                           callbacks)
+
+
+def offers_callbacks(menu: Menu) -> bool:
+    """Whether `menu` has every sentence of the callback flow (the line must take requests too)."""
+    return all(menu.phrases.get(p) for p in CALLBACK_PHRASES)
+
+
+def _callback_offer(menu: Menu, callbacks: bool) -> tuple[str, ...]:
+    return (spoken(menu, menu.phrases["callback_key"]),) if callbacks else ()
+
+
+def _press_last_offer(menu: Menu, digits: str, callbacks: bool) -> Turn:
+    """The last offer before goodbye: 3 asks for a call back, anything else (or nothing) ends the call."""
+    if digits == CALLBACK_KEY and callbacks:
+        return Turn(start_callback="retries")
+    return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
 
 
 def speech_hints(menu: Menu, node_id: str | None = None) -> tuple[str, ...]:
@@ -484,7 +558,7 @@ def speech_hints(menu: Menu, node_id: str | None = None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words + line_words))
 
 
-def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0) -> Turn:
+def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0, callbacks: bool = False) -> Turn:
     """Instead of a transfer while the scheduling line is closed: its hours and its number."""
     if menu.hours is None:  # hours were taken out of menus.yaml during the call: always open now
         return transfer(menu, say)
@@ -492,36 +566,44 @@ def closed(menu: Menu, say: tuple[str, ...] = (), tries: int = 0) -> Turn:
                   number=for_speaking(menu.operator_number))
     offer = (spoken(menu, menu.phrases["text_number_key"]),) \
         if _offers_text(menu, menu.nodes[menu.operator]) else ()
-    return Turn(say=say, prompt=(text, *offer, spoken(menu, menu.phrases["closed_keys"])),
+    callback = _callback_offer(menu, callbacks and offers_callbacks(menu))
+    return Turn(say=say, prompt=(text, *offer, *callback, spoken(menu, menu.phrases["closed_keys"])),
                 gather=Gather(CLOSED, tries))
 
 
-def instead_of_transfer(menu: Menu, turn: Turn) -> Turn:
+def instead_of_transfer(menu: Menu, turn: Turn, callbacks: bool = False) -> Turn:
     """`turn` with its transfer replaced by the closed message; what was said before it is kept."""
     hold = spoken(menu, menu.nodes[menu.operator].say)
-    return closed(menu, say=tuple(line for line in turn.say if line != hold))
+    return closed(menu, say=tuple(line for line in turn.say if line != hold), callbacks=callbacks)
 
 
-def _press_closed(menu: Menu, digits: str, tries: int) -> Turn:
+def _press_closed(menu: Menu, digits: str, tries: int, callbacks: bool) -> Turn:
     if digits in (UNAVAILABLE_REPEAT_KEY, reserved.REPEAT_KEY):
-        return closed(menu)
+        return closed(menu, callbacks=callbacks)
     if digits == TEXT_NUMBER_KEY and _offers_text(menu, menu.nodes[menu.operator]):
         return Turn(send_text=menu.operator)  # the operator's text is its number
+    if digits == CALLBACK_KEY and callbacks:
+        return Turn(start_callback="closed")
     if digits == reserved.OPERATOR_KEY:
         return transfer(menu)  # put through if the line has opened meanwhile, else closed again
     if digits == reserved.BACK_KEY:
         return enter(menu, menu.start)
-    return _own_node_retry(menu, CLOSED, tries, "invalid_key" if digits else "no_input")
+    return _own_node_retry(menu, CLOSED, tries, "invalid_key" if digits else "no_input", "closed",
+                           callbacks)
 
 
-def _own_node_retry(menu: Menu, node_id: str, tries: int, apology: str) -> Turn:
-    # Rather than transfer to a line that failed or is closed, say the number again, then goodbye.
-    if tries + 1 > menu.no_input_retries:
-        return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
+def _own_node_retry(menu: Menu, node_id: str, tries: int, apology: str, reason: str = "failed",
+                    callbacks: bool = False) -> Turn:
+    # Rather than transfer to a line that failed or is closed, say the number again, then goodbye;
+    # a line taking callback requests offers one last time before it.
     said = (spoken(menu, menu.phrases[apology]),)
+    if tries + 1 > menu.no_input_retries:
+        if callbacks:
+            return Turn(say=said, prompt=_callback_offer(menu, True), gather=Gather(LAST_OFFER))
+        return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
     if node_id == CLOSED:
-        return closed(menu, say=said, tries=tries + 1)
-    return _unavailable(menu, tries + 1, say=said)
+        return closed(menu, say=said, tries=tries + 1, callbacks=callbacks)
+    return _unavailable(menu, tries + 1, say=said, reason=reason, callbacks=callbacks)
 
 
 # -- SMS ------------------------------------------------------------------------------------------
@@ -628,3 +710,11 @@ def sms_replies_for_review(menu: Menu) -> Iterator[tuple[str, str]]:
         yield f"nodes.{node_id}", _reply(reply, None).text
     for phrase in ("sms_help", "sms_error"):
         yield f"phrases.{phrase}", _reply(written(menu, menu.phrases[phrase]), None).text
+    if offers_callbacks(menu):
+        # Imported here: the callback flow is built on this module.
+        from . import callback_flow
+
+        help_reply = _reply(written(menu, menu.phrases["sms_help"]), None)
+        yield "phrases.sms_help_callback", callback_flow.help_line(menu, help_reply).text
+        # The longest reply to a texted request: with when scheduling opens, if the file has hours.
+        yield "phrases.callback_thanks", callback_flow.longest_text_reply(menu)

@@ -17,3 +17,34 @@ class PretendTexting:
         """Pretend to text `node`'s summary."""
         self.asked.append(node)
         return self.outcome
+
+    def text_confirmation(self, menu: Menu, call, body: str) -> str:
+        """Pretend to text a callback request's confirmation."""
+        self.asked.append("_callback")
+        return self.outcome
+
+
+class PretendDesk:
+    """A callback desk that keeps nothing real: hands out request ids and remembers what it was
+    asked (by `ivr simulate` and the walk), never a database or Twilio."""
+
+    record_seconds = 60
+    transcribe = False
+
+    def __init__(self, room: bool = True):
+        self.room = room
+        self.requests: list[tuple[str, bool, str, str, tuple[str, ...]]] = []
+
+    def has_room(self, now: float) -> bool:
+        """Whether the pretend line takes more requests."""
+        return self.room
+
+    def request(self, number: str, verified: bool, language: str, reason: str, topics: tuple[str, ...],
+                now: float) -> tuple[int, bool]:
+        """Pretend to record a request: its pretend id, always new."""
+        self.requests.append((number, verified, language, reason, tuple(topics)))
+        return len(self.requests), True
+
+    def attach(self, request_id: int, recording_sid: str) -> str:
+        """Pretend to attach a message."""
+        return "attached"

@@ -29,6 +29,29 @@ class Texting(Protocol):
     def text_summary(self, menu: Menu, node: str, call) -> str:
         """Text `node`'s summary to `call`'s caller: one of engine.TEXT_OUTCOMES."""
 
+    def text_confirmation(self, menu: Menu, call, body: str) -> str:
+        """Text `body` (a callback request's confirmation) to `call`'s caller, by the same rules
+        as a summary: one of engine.TEXT_OUTCOMES."""
+
+
+class CallbackDesk(Protocol):
+    """Where callback requests go (the live line: ivr/conversation/callback_desk.py); its methods
+    may raise StorageUnavailable."""
+
+    record_seconds: int  # the longest message a family may leave
+    transcribe: bool  # Twilio transcribes the message (only where the clinic's agreement covers it)
+
+    def has_room(self, now: float) -> bool:
+        """False when the line has taken its share of new requests this hour or day."""
+
+    def request(self, number: str, verified: bool, language: str, reason: str, topics: tuple[str, ...],
+                now: float) -> tuple[int, bool]:
+        """Record that `number` asked to be called back: (request id, whether it is a new one)."""
+
+    def attach(self, request_id: int, recording_sid: str) -> str:
+        """Attach a recorded message: "attached", "replaced" (an older one was deleted at Twilio) or
+        "refused" (no such open request: the recording was deleted at Twilio)."""
+
 
 class OptOuts(Protocol):
     """The line's own list of numbers that texted STOP (may raise StorageUnavailable)."""

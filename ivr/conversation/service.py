@@ -11,16 +11,21 @@ from datetime import datetime, timezone
 from ..model import reserved
 from ..model.matching import normalise
 from ..model.menu import Menu
-from . import engine
-from .engine import Reply, Turn
-from .ports import Clock, Events, OptOuts, StorageUnavailable, Texting
+from ..model.phone import is_textable_caller
+from . import callback_flow, engine
+from .engine import CallbackAsk, Reply, Turn
+from .ports import CallbackDesk, Clock, Events, OptOuts, StorageUnavailable, Texting
 
 # Twilio's DialCallStatus, as usage events count it.
 TRANSFER_OUTCOMES = {"completed": "answered", "answered": "answered", "busy": "busy",
                      "no-answer": "no-answer"}
 # CallStatus values of a call that has ended (the call status callback).
 CALL_ENDED = ("completed", "busy", "failed", "no-answer", "canceled")
+# The topics (summaries) a call carries for a callback request: the latest few.
+MAX_TOPICS = 6
 log = logging.getLogger("ivr")
+# A recording's address must be on Twilio's API: anything else in RecordingUrl is not Twilio's.
+TWILIO_API = "https://api.twilio.com/"
 
 
 def utc_now() -> datetime:
@@ -40,13 +45,26 @@ class Call:
     attestation: str = ""  # the caller ID's SHAKEN/STIR level: A, B, C or "" for none
     caller: str = ""
     clinic: str = ""
+    reason: str = ""  # in a callback request: why it is asked (closed, busy, no_answer, failed, retries)
+    number: str = ""  # in a callback request: the keyed number being confirmed (sealed in the URL)
+    topics: tuple[str, ...] = ()  # the summaries listened to on this call, for a callback request
 
     def after(self, step: CallStep) -> Call:
         """The call's state for its next step, as the URLs of `step` carry it."""
         gather = step.turn.gather
         language = step.menu.language if step.menu.is_translation else None
         return replace(self, language=language, informed=step.informed,
-                       tries=gather.tries if gather else 0)
+                       tries=gather.tries if gather else 0, reason=gather.why if gather else "",
+                       number=gather.number if gather else "", topics=listened(step, self.topics))
+
+
+def listened(step: CallStep, topics: tuple[str, ...]) -> tuple[str, ...]:
+    """`topics` with the summary `step` presents, if it does (the latest MAX_TOPICS)."""
+    gather = step.turn.gather
+    node = step.menu.nodes.get(gather.node) if gather else None
+    if node is None or node.type != "summary" or node.id in topics:
+        return topics
+    return (*topics, node.id)[-MAX_TOPICS:]
 
 
 @dataclass(frozen=True)
@@ -91,11 +109,17 @@ class Conversation:
     """Steps calls and texts through the engine, deciding hours, language, texting and events."""
 
     def __init__(self, texting: Texting, events: Events | None = None, opt_outs: OptOuts | None = None,
-                 clock: Clock = utc_now):
+                 clock: Clock = utc_now, callbacks: CallbackDesk | None = None):
         self.texting = texting
         self.events = events or NoEvents()
         self.opt_outs = opt_outs
         self.clock = clock
+        self.callbacks = callbacks  # None: the line takes no callback requests (IVR_CALLBACK_KEYS unset)
+
+    @property
+    def takes_callbacks(self) -> bool:
+        """Whether the line takes callback requests."""
+        return self.callbacks is not None
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -111,18 +135,26 @@ class Conversation:
     def key(self, line: Menu, call: Call, node: str, digits: str) -> CallStep:
         """The caller pressed `digits` at `node`."""
         menu = engine.translation(line, call.language)
-        return self._answer(call, menu, node, _turn(engine.press, menu, node, digits, call.tries), "key")
+        if node in callback_flow.NODES:
+            turn = self._callback_step(menu, call, node, digits)
+        else:
+            turn = _turn(engine.press, menu, node, digits, call.tries, call.reason, self.takes_callbacks)
+        return self._answer(call, menu, node, turn, "key")
 
     def speech(self, line: Menu, call: Call, node: str, speech: str, confidence: float | None) -> CallStep:
         """The caller said `speech` at `node` (never cached: a family's words are not kept)."""
         menu = engine.translation(line, call.language)
-        return self._answer(call, menu, node, engine.heard(menu, node, speech, confidence, call.tries),
-                            "speech")
+        return self._answer(call, menu, node, engine.heard(menu, node, speech, confidence, call.tries,
+                                                           reason=call.reason,
+                                                           callbacks=self.takes_callbacks), "speech")
 
     def silence(self, line: Menu, call: Call, node: str) -> CallStep:
         """The caller pressed nothing before the timeout at `node`."""
         menu = engine.translation(line, call.language)
-        turn = _turn(engine.silence, menu, node, call.tries)
+        if node in callback_flow.NODES:
+            turn = self._callback_step(menu, call, node, None)
+        else:
+            turn = _turn(engine.silence, menu, node, call.tries, call.reason, self.takes_callbacks)
         self.events.record(call.sid, "answered", known(menu, node), menu.language, "silence")
         self._entered(call, turn, menu, node)
         return self._finish(call, turn, menu)
@@ -132,7 +164,7 @@ class Conversation:
         menu = engine.translation(line, call.language)
         self.events.record(call.sid, "transfer", menu.operator, menu.language,
                            TRANSFER_OUTCOMES.get(status, "failed"))
-        turn = _turn(engine.dial_ended, menu, status)
+        turn = _turn(engine.dial_ended, menu, status, self.takes_callbacks)
         self._entered(call, turn, menu, None)
         return self._finish(call, turn, menu)
 
@@ -160,9 +192,89 @@ class Conversation:
         if turn.send_text:
             outcome = self.texting.text_summary(menu, turn.send_text, call)
             self.events.record(call.sid, "text_me", turn.send_text, menu.language, outcome)
-            turn = engine.text_result(menu, turn.send_text, outcome)
+            turn = engine.text_result(menu, turn.send_text, outcome, self.takes_callbacks)
+        if turn.start_callback:
+            turn = self._start_callback(menu, call, turn.start_callback)
+        if turn.callback:
+            turn = self._take_request(menu, call, turn.callback)
         self._entered(call, turn, menu, node)
         return self._finish(call, turn, menu)
+
+    # -- callback requests ------------------------------------------------------------------------
+
+    def _callback_step(self, menu: Menu, call: Call, node: str, digits: str | None) -> Turn:
+        """A key (None: silence) in the callback flow; never cached, as it may hold a number."""
+        if self.callbacks is None or not engine.offers_callbacks(menu):  # turned off during the call
+            return engine.enter(menu, menu.start)
+        reason = call.reason if call.reason in engine.CALLBACK_REASONS else "failed"
+        own = callback_flow.own_number(call.caller, call.attestation)
+        if digits is None:
+            return callback_flow.silence(menu, node, call.tries, reason, call.number, own)
+        return callback_flow.press(menu, node, digits, call.tries, reason, call.number, own)
+
+    def _start_callback(self, menu: Menu, call: Call, reason: str) -> Turn:
+        """The caller pressed 3: which number to call, unless the line cannot take more requests."""
+        try:
+            if not self.callbacks.has_room(self.clock().timestamp()):
+                return callback_flow.full(menu)
+        except StorageUnavailable:
+            log.exception("call %s: the store failed; no callback request taken", call.sid)
+            return callback_flow.failed(menu)
+        return callback_flow.start(menu, reason, callback_flow.own_number(call.caller, call.attestation))
+
+    def _take_request(self, menu: Menu, call: Call, ask: CallbackAsk) -> Turn:
+        """Record the request (before the message, so silence or a hang-up still leaves it), text the
+        confirmation where the line may, then ask for the message."""
+        now = self.clock()
+        try:
+            if not self.callbacks.has_room(now.timestamp()):
+                return callback_flow.full(menu)
+            request_id, new = self.callbacks.request(ask.number, ask.verified, menu.language, ask.reason,
+                                                     call.topics, now.timestamp())
+        except StorageUnavailable:
+            log.exception("call %s: the store failed; no callback request taken", call.sid)
+            return callback_flow.failed(menu)
+        self.events.record(call.sid, "callback_requested", None, menu.language, ask.reason, int(new))
+        texted = False
+        # Only to the caller's own, attested number: a keyed one is not known to be theirs.
+        if ask.verified and ask.number == call.caller and offers_texts(menu):
+            body = callback_flow.confirmation_text(menu, self._opening(menu, now), now)
+            outcome = self.texting.text_confirmation(menu, call, body)
+            self.events.record(call.sid, "callback_text", None, menu.language, outcome)
+            texted = outcome == "sent"
+        return callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
+                                    self.callbacks.transcribe)
+
+    def _opening(self, menu: Menu, now: datetime) -> datetime | None:
+        """When scheduling next opens, or None when it is open now or the file has no hours."""
+        if menu.hours is None or menu.hours.is_open(now):
+            return None
+        return menu.hours.next_opening(now)
+
+    def callback_done(self, line: Menu, call: Call, texted: bool) -> CallStep:
+        """After the message was recorded (or the caller said nothing): what happens next, goodbye."""
+        menu = engine.translation(line, call.language)
+        if self.callbacks is None or not engine.offers_callbacks(menu):  # turned off during the call
+            return CallStep(Turn(say=(engine.spoken(menu, menu.phrases["goodbye"]),), hangup=True), menu,
+                            call.informed)
+        now = self.clock()
+        return CallStep(callback_flow.done(menu, self._opening(menu, now), now, texted), menu, call.informed)
+
+    def recorded(self, request_id: int, recording_sid: str, url: str, status: str) -> str:
+        """Twilio's recording status callback for request `request_id`: "ignored" (not completed, or
+        callbacks are off), "refused" (the URL is not Twilio's API), "unavailable" (the store failed),
+        or what the desk did with it ("attached", "replaced", "refused")."""
+        if status != "completed" or self.callbacks is None:
+            return "ignored"
+        if not url.startswith(TWILIO_API):
+            log.warning("Callback request %d: a recording refused: its address is not Twilio's API",
+                        request_id)
+            return "bad_url"
+        try:
+            return self.callbacks.attach(request_id, recording_sid)
+        except StorageUnavailable:
+            log.exception("Callback request %d: the store failed; the recording is not attached", request_id)
+            return "unavailable"
 
     def _entered(self, call: Call, turn: Turn, menu: Menu, node: str | None) -> None:
         """The node the caller is taken to, when it is another one than where they were."""
@@ -173,11 +285,15 @@ class Conversation:
 
     def _finish(self, call: Call, turn: Turn, menu: Menu) -> CallStep:
         if turn.dial and self._closed(menu):
-            turn = engine.instead_of_transfer(menu, turn)
+            turn = engine.instead_of_transfer(menu, turn, self.takes_callbacks)
             log.info("call %s: scheduling is closed; hours and number given instead", call.sid)
             self.events.record(call.sid, "closed_message", menu.operator, menu.language)
         informed = call.informed
-        if not informed:  # the general-information sentence, once per call, after the first summary
+        private = turn.record is not None or \
+            (turn.gather is not None and turn.gather.node in callback_flow.NODES)
+        if not informed and not private:
+            # The general-information sentence, once per call, after the first summary (never worked
+            # out for a turn holding a family's number or request: it would be kept with the menu).
             told = _turn(engine.with_general_info, menu, turn)
             informed, turn = told != turn, told  # by value: the cache may give an equal Turn back
         return CallStep(turn, menu, informed)
@@ -201,10 +317,42 @@ class Conversation:
             # Twilio's Advanced Opt-Out has already answered this STOP, START or HELP: a second reply
             # would only confuse the family.
             return TextStep(Reply(None, None), text.language, text.last_menu)
+        if self.callbacks is not None:
+            asked_in = callback_flow.asked_by_text(line, text.body)
+            if asked_in is not None:
+                # A word only another language has (LLÁMENME) answers in it; else the conversation's.
+                language = asked_in if asked_in != line.language else text.language
+                menu = engine.translation(line, language)
+                if engine.offers_callbacks(menu):
+                    return self._texted_request(menu, text)
         reply, now_in = engine.text_turn(line, text.body, text.language, text.last_menu)
+        now_menu = engine.translation(line, now_in)
+        if words in reserved.HELP_WORDS and self.callbacks is not None and engine.offers_callbacks(now_menu):
+            reply = callback_flow.help_line(now_menu, reply)
         if reply.text is not None:  # no reply: an opt-out word, recorded above
-            self._record_reply(text, engine.translation(line, now_in), reply, words)
+            self._record_reply(text, now_menu, reply, words)
         return TextStep(reply, now_in, reply.menu)
+
+    def _texted_request(self, menu: Menu, text: Text) -> TextStep:
+        """A text asks to be called back: the sender's number (a text proves it), reason "text"."""
+        now = self.clock()
+        if not is_textable_caller(text.sender):
+            reply = callback_flow.text_refused(menu, "callback_failed")
+        else:
+            try:
+                if not self.callbacks.has_room(now.timestamp()):
+                    reply = callback_flow.text_refused(menu, "callback_full")
+                else:
+                    _, new = self.callbacks.request(text.sender, True, menu.language, "text", (),
+                                                    now.timestamp())
+                    self.events.record(text.sid, "callback_requested", None, menu.language, "text", int(new))
+                    reply = callback_flow.text_reply(menu, self._opening(menu, now), now)
+            except StorageUnavailable:
+                log.exception("text %s: the store failed; no callback request taken", text.sid)
+                reply = callback_flow.text_refused(menu, "callback_failed")
+        segments = reply.encoding.segments if reply.encoding else None
+        self.events.record(text.sid, "text_received", None, menu.language, "callback", segments)
+        return TextStep(reply, menu.language, text.last_menu)
 
     def text_failed(self, line: Menu, language: str | None) -> Reply:
         """The reply when something broke inside the line."""
@@ -235,8 +383,13 @@ class Conversation:
 
 def known(menu: Menu, node: str) -> str:
     """`node` if it is one of the line's own (a forged address could carry anything)."""
-    own = (engine.UNAVAILABLE, engine.CLOSED)
+    own = (engine.UNAVAILABLE, engine.CLOSED, engine.LAST_OFFER, *callback_flow.NODES)
     return node if node in menu.nodes or node in own else "(unknown node)"
+
+
+def offers_texts(menu: Menu) -> bool:
+    """Whether the menu offers texts at all ("text me this": every text_ phrase)."""
+    return all(menu.phrases.get(p) for p in engine.TEXT_PHRASES)
 
 
 def _turn(step, menu: Menu, *args) -> Turn:

@@ -15,6 +15,9 @@ from .ports import Sender, StorageUnavailable, TextLedger
 
 log = logging.getLogger("ivr")
 
+# The node a callback request's confirmation text is counted under (ids in menus.yaml cannot start
+# with "_").
+CONFIRMATION = "_callback"
 # What the store's refusals and the sender's statuses mean for what the caller is told.
 REFUSED = {"already_sent": "already_sent", "opted_out": "opted_out"}
 SENT = {"sent": "sent", "opted_out": "opted_out", "invalid_number": "not_possible",
@@ -53,6 +56,14 @@ class TextMe:
 
     def text_summary(self, menu: Menu, node: str, call) -> str:
         """Send `node`'s summary by text to the caller, from the number they dialled; the outcome."""
+        return self._send(call, node, lambda: engine.texted_summary(menu, node))
+
+    def text_confirmation(self, menu: Menu, call, body: str) -> str:
+        """Send a callback request's confirmation `body` to the caller, by the same rules and limits
+        as a summary (counted as the call's CONFIRMATION text); the outcome."""
+        return self._send(call, CONFIRMATION, lambda: body)
+
+    def _send(self, call, node: str, body) -> str:
         if not is_textable_caller(call.caller) or not is_callable_caller_id(call.clinic):
             return "not_possible"
         if not caller_is_attested(call.attestation, self.limits.requires_attestation):
@@ -78,7 +89,7 @@ class TextMe:
                     self._warn_line_full(reservation)
                 return REFUSED.get(reservation, "send_word")
             try:
-                result = self.sender.send(call.caller, call.clinic, engine.texted_summary(menu, node))
+                result = self.sender.send(call.caller, call.clinic, body())
             finally:
                 self._finish(call.sid, node)
             if result.status == "opted_out":  # Twilio knows of a STOP we never saw

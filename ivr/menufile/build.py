@@ -101,6 +101,7 @@ class _Builder(LineSections, Graph, Languages):
             hours=opening_hours,
             positions=MappingProxyType(self.positions),
             emergency_phrases=EmergencyPhrases(built_in(line["language"]) + tuple(call["emergency_phrases"])),
+            callback_words=tuple(call["callback_words"]),
         )
         if doc.get("languages") is not None:
             menu = self.translate(menu, doc)

@@ -41,6 +41,10 @@ CALL = {
                                           "answered with the emergency notice first. Each phrase "
                                           "matches as a whole, its words in order.",
                                required=False, default=()),
+    "callback_words": Field("phrases", "Whole texts that ask to be called back in this language, besides "
+                                       "the built-in CALL ME, CALLBACK, CALL BACK, CALL ME BACK and "
+                                       "LLÁMENME (only while the line takes callback requests).",
+                            required=False, default=()),
     "start": Field("node", "The menu a call (and a first text) starts at."),
     "operator": Field("node", "The transfer node that key 0 reaches from every menu."),
     "no_input_retries": Field("int", "How many times a menu is said again when the caller presses "
@@ -91,6 +95,40 @@ PHRASES = {
                     needs=("hours", "number")),
     "closed_keys": Field("text", "Choices offered after the closed message (only with hours:).",
                          required=False),
+    "callback_key": Field("text", "Said where scheduling cannot answer (closed, busy, no answer, and the "
+                                  "last offer before goodbye): how to ask for a call back (key 3). The "
+                                  "callback_ phrases are used only while the line takes callback "
+                                  "requests (IVR_CALLBACK_KEYS), and only with all of them.",
+                          required=False),
+    "callback_own_number": Field("text", "Offers the caller's own number: the {digits} it ends in, 1 to use "
+                                         "it, 2 to enter another.", required=False,
+                                 placeholders=("digits",), needs=("digits",)),
+    "callback_enter_number": Field("text", "Asks for the 10-digit number to call back.", required=False),
+    "callback_read_back": Field("text", "Reads the keyed number back ({digits}): 1 if right, 2 to enter it "
+                                        "again.", required=False, placeholders=("digits",),
+                                needs=("digits",)),
+    "callback_bad_number": Field("text", "Said when the keys pressed are not a 10-digit US or Canadian "
+                                         "number.", required=False),
+    "callback_message": Field("text", "Said before the tone: what to say in the message, and pound to "
+                                      "finish.", required=False),
+    "callback_thanks": Field("text", "Said (and texted) once a callback request is taken.", required=False,
+                             placeholders=("name",)),
+    "callback_next_open": Field("text", "When scheduling is next open ({when}, from hours:), said and "
+                                        "texted after a request.", required=False,
+                                placeholders=("when",), needs=("when",)),
+    "callback_soon": Field("text", "The clinic's own words for when the call back comes, when "
+                                   "scheduling is open now or the file has no hours:.", required=False),
+    "callback_from": Field("text", "That the call back comes from the clinic.", required=False,
+                           placeholders=("name",)),
+    "callback_texted": Field("text", "Said when a confirmation text was sent.", required=False),
+    "callback_full": Field("text", "Said (and texted) when the line has taken all the callback requests "
+                                   "it may this hour or day, with the scheduling {number}.",
+                           required=False, placeholders=("number",), needs=("number",)),
+    "callback_failed": Field("text", "Said (and texted) when a callback request could not be taken, with "
+                                     "the scheduling {number}.", required=False,
+                             placeholders=("number",), needs=("number",)),
+    "sms_help_callback": Field("text", "Added to the HELP reply: the word to text to ask for a call back.",
+                               required=False),
     "general_info": Field("text", "Said once per call after the first summary, and put at the end of a "
                                   "texted summary where it fits: that this is general information."),
     "sms_emergency": Field("text", "Put first in the reply to a text that sounds like an emergency; it "
@@ -169,7 +207,7 @@ LANGUAGE_KEYS = {"voice": True, "offer": True, "name": False, "call": True, "phr
 # The text fields a translation must give wherever the first language has them.
 TRANSLATED_CALL = ("greeting", "emergency")
 # Call keys each language has for itself: a translation neither inherits them nor must give them.
-OWN_CALL = ("emergency_phrases",)
+OWN_CALL = ("emergency_phrases", "callback_words")
 TRANSLATED_NODE = ("title", "label", "say", "text", "keywords")
 
 # Words text-to-speech voices are known to get wrong: using one with no pronunciation is a warning.

@@ -117,18 +117,36 @@ def _groups(hours: Hours) -> list[tuple[int, int, tuple]]:
     return groups
 
 
-def describe_opening(opening: datetime | None, now: datetime) -> str:
+_OPENING = {
+    "en": {"never": "on a later date", "today": "today {at}", "tomorrow": "tomorrow {at}",
+           "weekday": "on {day} {at}", "date": "on {day}, {month} {date} {at}", "at": "at {time}",
+           "at_one": "at {time}",
+           "months": ("January", "February", "March", "April", "May", "June", "July", "August",
+                      "September", "October", "November", "December")},
+    "es": {"never": "más adelante", "today": "hoy {at}", "tomorrow": "mañana {at}",
+           "weekday": "el {day} {at}", "date": "el {day} {date} de {month} {at}", "at": "a las {time}",
+           "at_one": "a la {time}",
+           "months": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+                      "septiembre", "octubre", "noviembre", "diciembre")},
+}
+
+
+def describe_opening(opening: datetime | None, now: datetime, language: str = "en-US") -> str:
     """When the line opens next, as said on the phone: "today at 1 PM", "tomorrow at 8 AM",
-    "on Monday at 8 AM", "on Friday, January 2 at 8 AM"."""
+    "on Monday at 8 AM", "on Friday, January 2 at 8 AM" (in Spanish: "mañana a las 8 a. m.")."""
+    words = _OPENING.get(language[:2], _OPENING["en"])
     if opening is None:
-        return "on a later date"
+        return words["never"]
     local_now = now.astimezone(opening.tzinfo)
     days = (opening.date() - local_now.date()).days
-    at = f"at {spoken_time(opening.time())}"
+    # Spanish says "a la 1" for one o'clock, "a las 8" for the others.
+    one = opening.hour % 12 == 1 and opening.time() not in (time(12, 0), time(0, 0))
+    at = words["at_one" if one else "at"].format(time=spoken_time(opening.time(), language))
+    day = _words(language)["days"][opening.weekday()]
     if days == 0:
-        return f"today {at}"
+        return words["today"].format(at=at)
     if days == 1:
-        return f"tomorrow {at}"
+        return words["tomorrow"].format(at=at)
     if days < 7:
-        return f"on {DAYS[opening.weekday()].title()} {at}"
-    return f"on {DAYS[opening.weekday()].title()}, {opening.strftime('%B')} {opening.day} {at}"
+        return words["weekday"].format(day=day, at=at)
+    return words["date"].format(day=day, month=words["months"][opening.month - 1], date=opening.day, at=at)

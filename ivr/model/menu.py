@@ -96,6 +96,8 @@ class Menu:
     # What sounds like an emergency in this language: the built-in list and call: emergency_phrases.
     emergency_phrases: EmergencyPhrases = field(default_factory=lambda: EmergencyPhrases(()), repr=False,
                                                 compare=False)
+    # Whole texts that ask to be called back in this language, besides the built-in ones.
+    callback_words: tuple[str, ...] = ()
     # The line in each of its other languages (without their own translations), so words in another
     # language that sound like an emergency are answered in that language.
     other_languages: tuple[Menu, ...] = field(default=(), repr=False, compare=False)

@@ -240,10 +240,57 @@ def _emergency_note(menu: Menu) -> str:
     return f"The {len(phrases)} phrases in {menu.language}: " + ", ".join(phrases) + "."
 
 
+# A made-up caller for the callback examples (555-01XX numbers are reserved for fiction).
+EXAMPLE_CALLER, EXAMPLE_KEYED = "+15025550123", "5025550199"
+
+
+def _callback_section(menu: Menu) -> Section:
+    """Asking for a callback: said and texted only on a line that takes callback requests."""
+    from datetime import datetime, timezone
+
+    from ..conversation import callback_flow
+
+    busy = engine.dial_ended(menu, "busy")
+    offered = engine.dial_ended(menu, "busy", callbacks=True)
+    keyed = callback_flow.start(menu, "busy", None)
+    read_back = callback_flow.press(menu, callback_flow.ENTER_NUMBER, EXAMPLE_KEYED, 0, "busy", "", None)
+    wrong = callback_flow.press(menu, callback_flow.ENTER_NUMBER, "12", 0, "busy", "", None)
+    now = datetime(2026, 1, 10, 15, 0, tzinfo=timezone.utc)  # a Saturday
+    opening = menu.hours.next_opening(now) if menu.hours is not None else None
+    entries = [
+        Entry("Where scheduling cannot answer", _only_new(offered, busy),
+              note="added to the closed message, the unavailable message, and said as the last offer "
+                   "before goodbye"),
+        Entry("The caller's own number", _turn_lines(callback_flow.start(menu, "busy", EXAMPLE_CALLER)),
+              note="only for a US or Canadian number the carrier attested (here one ending in 0123)"),
+        Entry("Another number", _turn_lines(keyed), note="or when the caller's own cannot be used"),
+        Entry("The number read back", _turn_lines(read_back), note=f"after keying {EXAMPLE_KEYED}"),
+        Entry("A number that is not right", _only_new(wrong, keyed),
+              note="then the request again; after the retries, the apology below and goodbye"),
+        Entry("The message", _turn_lines(callback_flow.record(menu, 1, False, 60, False)),
+              note="then a tone, and the family speaks until # (at most IVR_CALLBACK_RECORD_SECONDS)"),
+        Entry("What happens next", _turn_lines(callback_flow.done(menu, None, now, True)),
+              note="the sentence about a text only when one was sent"),
+    ]
+    if opening is not None:
+        entries.append(Entry("What happens next, while scheduling is closed",
+                             callback_flow.what_next(menu, opening, now)[1:2],
+                             note="instead of the second sentence above (here: asked on a Saturday)"))
+    entries += [
+        Entry("Too many requests", _turn_lines(callback_flow.full(menu)),
+              note="beyond IVR_CALLBACKS_PER_HOUR or IVR_CALLBACKS_PER_DAY"),
+        Entry("A request that could not be taken", _turn_lines(callback_flow.failed(menu))),
+        _text_entry(callback_flow.text_reply(menu, None, now), "Texters get",
+                    "the reply to CALL ME (and the confirmation texted to a caller)"),
+    ]
+    return Section("_callbacks", "Asking for a callback (with IVR_CALLBACK_KEYS)", (), tuple(entries))
+
+
 def script_sections(menu: Menu) -> tuple[Section, ...]:
     """Everything the line says and texts, as labelled sections in menu order (what both formats show)."""
     nodes = tuple(_node_section(menu, node_id) for node_id in menu_order(menu))
-    return (_start_section(menu), *nodes, _voice_section(menu), _texts_section(menu))
+    callbacks = (_callback_section(menu),) if engine.offers_callbacks(menu) else ()
+    return (_start_section(menu), *nodes, _voice_section(menu), *callbacks, _texts_section(menu))
 
 
 # -- rendering ------------------------------------------------------------------------------------

@@ -6,15 +6,19 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from ..conversation import engine
+from ..conversation import callback_flow, engine
 from ..conversation.engine import Gather
-from ..conversation.fakes import PretendTexting
+from ..conversation.fakes import PretendDesk, PretendTexting
 from ..conversation.service import Call, CallStep, Conversation
 from ..model.menu import Menu
 from ..model.problem import Problem
 
 # Every key on a keypad, a key sequence that means nothing, and silence (None).
 INPUTS = tuple("0123456789*#") + ("12", None)
+# Where a callback number is keyed in: a good one too, so its read-back is walked.
+NUMBER_INPUTS = INPUTS + ("5025550199",)
+# The walk's caller: a number the line may call back, attested, so the own-number offer is walked.
+WALK_CALLER = "+15025550123"
 START = "_start"  # the state before the first menu; menus.yaml ids cannot start with "_"
 DIALLING = "_dialling"  # the call is ringing the scheduling line
 DIAL_INPUTS = engine.DIAL_STATUSES
@@ -79,17 +83,20 @@ def _clocks(menu: Menu) -> list:
 def _every_outcome(step, origin: Gather, clocks: list) -> list[CallStep]:
     """`step` open and closed, and, where it texts, once for every way the text can turn out."""
     steps = []
-    call = Call(sid="walk", tries=origin.tries, informed=True, attestation="A")
+    call = Call(sid="walk", tries=origin.tries, informed=True, attestation="A", caller=WALK_CALLER,
+                reason=origin.why, number=origin.number)
     for clock in clocks:
         texting = PretendTexting()
-        steps.append(step(Conversation(texting, clock=clock), call))
+        steps.append(step(Conversation(texting, clock=clock, callbacks=PretendDesk()), call))
         if texting.asked:
-            steps += [step(Conversation(PretendTexting(outcome), clock=clock), call)
+            steps += [step(Conversation(PretendTexting(outcome), clock=clock, callbacks=PretendDesk()), call)
                       for outcome in engine.TEXT_OUTCOMES if outcome != texting.outcome]
     return steps
 
 
 def _inputs(state: Gather) -> tuple:
+    if state.node == callback_flow.ENTER_NUMBER:
+        return NUMBER_INPUTS
     return DIAL_INPUTS if state.node == DIALLING else INPUTS
 
 
@@ -108,7 +115,7 @@ def _next_states(menu: Menu, step: CallStep) -> list[Gather | str]:
         return [step.turn.gather]
     if step.turn.dial:
         return [Gather(DIALLING)]
-    return ["end"]
+    return ["end"]  # a hang-up, or the callback message, after which the call says goodbye
 
 
 def _report_traps(menu: Menu, edges, reaches_operator: set[Gather], report: WalkReport) -> None:
@@ -128,9 +135,14 @@ def _report_traps(menu: Menu, edges, reaches_operator: set[Gather], report: Walk
     for state in edges:
         if state not in can_end:
             report.problems.append(_problem(menu, state, "a caller here is in a loop with no way out"))
-        elif state not in can_reach_person and state.node not in (engine.UNAVAILABLE, engine.CLOSED):
+        elif state not in can_reach_person and state.node not in OWN_NODES:
             report.problems.append(_problem(menu, state, "a caller here has no way to reach the "
                                                          "scheduling line"))
+
+
+# The line's own messages where scheduling cannot answer, and the callback flow: they end with the
+# scheduling number and goodbye rather than a transfer.
+OWN_NODES = (engine.UNAVAILABLE, engine.CLOSED, engine.LAST_OFFER, *callback_flow.NODES)
 
 
 def _problem(menu: Menu, state: Gather, message: str) -> Problem:

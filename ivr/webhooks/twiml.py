@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from ..conversation import callback_flow
 from ..conversation.engine import Gather, Turn, speech_hints
 from ..model.menu import Menu
 
@@ -18,7 +19,9 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
         response.say(sentence, voice=voice, language=language)
     for line in turn.say:
         _say(response, line, menu)
-    if turn.gather is not None:
+    if turn.gather is not None and turn.gather.node in callback_flow.NODES:
+        _keypad_gather(response, turn, menu, urls)
+    elif turn.gather is not None:
         with response.gather(
             input="dtmf speech",
             hints=", ".join(speech_hints(menu, turn.gather.node)),
@@ -43,9 +46,37 @@ def render(turn: Turn, menu: Menu, urls: Urls, caller_id: str | None) -> str:
         dial = response.dial(timeout=menu.dial_timeout, action=urls.dial_ended(), method="POST",
                              **dial_kwargs)
         dial.number(turn.dial)
+    if turn.record is not None:
+        _record(response, turn, urls)
     if turn.hangup:
         response.hangup()
     return response.to_xml()
+
+
+def _keypad_gather(response: VoiceResponse, turn: Turn, menu: Menu, urls: Urls) -> None:
+    """A Gather of keys only, for the callback flow: one key, or ten digits ended by # or the tenth."""
+    gather = turn.gather
+    entry = gather.digits > 1
+    with response.gather(input="dtmf", num_digits=gather.digits, timeout=menu.key_timeout,
+                         finish_on_key="#" if entry else "", action=urls.keys(gather),
+                         method="POST") as listening:
+        if turn.prompt:
+            _say(listening, " ".join(turn.prompt), menu)
+    response.redirect(urls.silence(gather), method="POST")
+
+
+def _record(response: VoiceResponse, turn: Turn, urls: Urls) -> None:
+    """The family's message: at most the set seconds, # to finish, a beep first; the recording is
+    attached by its status callback. With no audio Twilio skips the action and goes on to the
+    Redirect, so silence or a hang-up before the tone still ends at "what happens next"."""
+    record = turn.record
+    extra = {"transcribe": True} if record.transcribe else {}
+    response.record(max_length=record.max_seconds, finish_on_key="#", play_beep=True,
+                    action=urls.callback_done(record.texted), method="POST",
+                    recording_status_callback=urls.recording(record.request),
+                    recording_status_callback_method="POST",
+                    recording_status_callback_event="completed", **extra)
+    response.redirect(urls.callback_done(record.texted), method="POST")
 
 
 def _say(parent, text: str, menu: Menu) -> None:
@@ -84,6 +115,9 @@ INFORMED = "info"
 # The carrier's attestation of the caller ID (A, B or C), read from the call's first webhook: Twilio
 # is only documented to send StirVerstat there, and a caller cannot change the addresses we give.
 ATTESTATION = "stir"
+# A callback request's state: why it is asked, the keyed number (sealed), the topics listened to,
+# whether a confirmation was texted, and the request (for the recording's callback).
+WHY, NUMBER, TOPICS, TEXTED, REQUEST = "why", "num", "seen", "sent", "rid"
 
 
 class Urls:
@@ -96,13 +130,16 @@ class Urls:
     """
 
     def __init__(self, prefix: str, url_for: Callable[..., str], script_root: str = "", language: str = "",
-                 informed: bool = False, attestation: str = ""):
+                 informed: bool = False, attestation: str = "", topics: tuple[str, ...] = (),
+                 seal: Callable[[str], str] | None = None):
         self._prefix = prefix
         self._url_for = url_for
         self._script_root = script_root
         self._language = language  # the call's language, when it is not the line's first one
         self._informed = informed
         self._attestation = attestation
+        self._topics = topics  # node ids of the summaries heard, for a callback request
+        self._seal = seal  # seals a keyed callback number (never in a URL in clear)
 
     def _url(self, endpoint: str, **values) -> str:
         if self._language:
@@ -111,19 +148,39 @@ class Urls:
             values[INFORMED] = "1"
         if self._attestation:
             values[ATTESTATION] = self._attestation
+        if self._topics:
+            values[TOPICS] = ".".join(self._topics)
         # Query values in name order: Twilio is reported to sort them before requesting the address,
         # and a signature is only checked against the address as it arrives. url_for puts the script
         # root in front; the prefix (public base or that root) replaces it.
         values = dict(sorted(values.items()))
         return self._prefix + self._url_for(endpoint, **values).removeprefix(self._script_root)
 
+    def _gathered(self, gather: Gather) -> dict[str, str]:
+        values = {}
+        if gather.why:
+            values[WHY] = gather.why
+        if gather.number:
+            if self._seal is None:
+                raise ValueError("a callback number can only go in a URL sealed")
+            values[NUMBER] = self._seal(gather.number)
+        return values
+
     def keys(self, gather: Gather) -> str:
         """Where Twilio posts the key the caller pressed."""
-        return self._url("voice.keys", node=gather.node, tries=gather.tries)
+        return self._url("voice.keys", node=gather.node, tries=gather.tries, **self._gathered(gather))
 
     def silence(self, gather: Gather) -> str:
         """Where the call goes when the caller pressed nothing."""
-        return self._url("voice.silence", node=gather.node, tries=gather.tries)
+        return self._url("voice.silence", node=gather.node, tries=gather.tries, **self._gathered(gather))
+
+    def callback_done(self, texted: bool) -> str:
+        """Where the call goes after the callback message (Record's action, and after it)."""
+        return self._url("voice.callback_done", **({TEXTED: "1"} if texted else {}))
+
+    def recording(self, request_id: int) -> str:
+        """Twilio's recording status callback for callback request `request_id`."""
+        return self._url("voice.callback_recording", **{REQUEST: str(request_id)})
 
     def dial_ended(self) -> str:
         """Where Twilio posts the outcome of the transfer."""

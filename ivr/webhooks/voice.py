@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from flask import Blueprint, Response, request, url_for
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-from ..conversation.engine import Turn
-from ..conversation.service import Call, CallStep, known
+from ..conversation import callback_flow
+from ..conversation.engine import CALLBACK_REASONS, Turn
+from ..conversation.service import MAX_TOPICS, Call, CallStep, known, listened
 from ..line import current_line
 from ..logs import printable
+from ..model.menu import NODE_ID
 from ..model.phone import is_callable_caller_id
+from .sealed import Seal
 from .signature import require_twilio_signature
-from .twiml import ATTESTATION, INFORMED, Urls, render
+from .twiml import ATTESTATION, INFORMED, NUMBER, REQUEST, TEXTED, TOPICS, WHY, Urls, render
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
@@ -34,13 +38,25 @@ def _document(step: CallStep, call: Call) -> str:
     menu = step.menu
     if step.turn.dial:
         return render(step.turn, menu, _urls(prefix, step, call), _caller_id())
-    key = ("twiml", step.turn, prefix, step.informed, call.attestation)
+    gather = step.turn.gather
+    if step.turn.record is not None or (gather is not None and gather.node in callback_flow.NODES):
+        # A request's id, a number (or its last digits), a number sealed afresh: never kept with the menu.
+        return render(step.turn, menu, _urls(prefix, step, call), None)
+    topics = listened(step, call.topics) if _conversation().takes_callbacks else ()
+    key = ("twiml", step.turn, prefix, step.informed, call.attestation, topics)
     return menu.remembered(key, lambda: render(step.turn, menu, _urls(prefix, step, call), None))
 
 
 def _urls(prefix: str, step: CallStep, call: Call) -> Urls:
     language = step.menu.language if step.menu.is_translation else ""
-    return Urls(prefix, url_for, request.script_root, language, step.informed, call.attestation)
+    # Topics are carried only for a callback request: a line that takes none keeps them out of URLs.
+    topics = listened(step, call.topics) if _conversation().takes_callbacks else ()
+    return Urls(prefix, url_for, request.script_root, language, step.informed, call.attestation,
+                topics, _seal().seal)
+
+
+def _seal() -> Seal:
+    return Seal(current_line().settings.callback_seal_key)
 
 
 def _answer(step: CallStep, call: Call, how: str = "", node: str = "") -> Response:
@@ -58,7 +74,26 @@ def _call() -> Call:
                 language=language if isinstance(language, str) else None,
                 tries=min(max(tries, 0), MAX_TRIES), informed=args.get(INFORMED) == "1",
                 attestation=_attestation(form, args), caller=form.get("From", ""),
-                clinic=form.get("To", ""))
+                clinic=form.get("To", ""), reason=_reason(args), number=_number(args),
+                topics=_topics(args))
+
+
+def _reason(args) -> str:
+    why = args.get(WHY, "")
+    return why if why in CALLBACK_REASONS else ""
+
+
+def _number(args) -> str:
+    """The keyed callback number sealed in the URL ("" when absent, altered or expired)."""
+    sealed = args.get(NUMBER, "")
+    return _seal().open(sealed) if sealed and len(sealed) < 400 else ""
+
+
+def _topics(args) -> tuple[str, ...]:
+    """The summaries heard on this call, as the URL carries them; anything that is not a node id
+    is dropped (a forged URL could carry anything)."""
+    seen = args.get(TOPICS, "")
+    return tuple(t for t in seen.split(".") if NODE_ID.match(t))[-MAX_TOPICS:] if seen else ()
 
 
 def _conversation():
@@ -128,6 +163,40 @@ def dial_ended() -> Response:
     log.info("call %s transfer ended: %s", _sid(), status if status.isascii() else "(unreadable)")
     call = _call()
     return _answer(_conversation().transfer_ended(current_line().menu, call, status), call)
+
+
+@bp.post("/_callback/done")
+def callback_done() -> Response:
+    """After the callback message (Record's action, or the Redirect when nothing was recorded)."""
+    call = _call()
+    step = _conversation().callback_done(current_line().menu, call, request.args.get(TEXTED) == "1")
+    return _answer(step, call, "callback message at %s", "_callback")
+
+
+# A recording's SID as Twilio writes it.
+RECORDING_SID = re.compile(r"RE[0-9a-f]{32}\Z")
+
+
+@bp.post("/_callback/recording")
+def callback_recording() -> Response:
+    """Twilio's recording status callback: attach the family's message to their request (only the
+    request's id is ever logged). Not TwiML: an empty answer, 400 for what is not Twilio's."""
+    request_id = request.args.get(REQUEST, "")
+    sid = request.form.get("RecordingSid", "")
+    if not request_id.isdigit() or len(request_id) > 12 or not RECORDING_SID.match(sid):
+        log.warning("refused a recording status callback: no request id or recording SID")
+        return Response("", status=400)
+    try:
+        outcome = _conversation().recorded(int(request_id), sid, request.form.get("RecordingUrl", ""),
+                                           request.form.get("RecordingStatus", ""))
+    except Exception:  # never an error page to Twilio; the request stays without its message
+        log.exception("Callback request %s: the recording status callback failed", request_id)
+        return Response("", status=500)
+    if outcome == "bad_url":
+        return Response("", status=400)
+    if outcome == "unavailable":
+        return Response("", status=503)
+    return Response("", status=204)
 
 
 @bp.post("/status")

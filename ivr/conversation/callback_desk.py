@@ -1,0 +1,81 @@
+"""The live line's callback desk: the store's callback requests, the line-wide caps on new ones, the
+recordings at Twilio and the announcement to staff, behind the CallbackDesk port."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+log = logging.getLogger("ivr")
+
+HOUR_SECONDS, DAY_SECONDS = 3600.0, 86400.0
+
+
+@dataclass(frozen=True)
+class CallbackLimits:
+    """How many new requests the whole line takes (IVR_CALLBACKS_PER_HOUR, _PER_DAY) and how the
+    message is recorded (IVR_CALLBACK_RECORD_SECONDS, IVR_CALLBACK_TRANSCRIBE)."""
+
+    per_hour: int = 30
+    per_day: int = 200
+    record_seconds: int = 60
+    transcribe: bool = False
+
+
+class CallbackDesk:
+    """Callback requests on the line's store. `callbacks` is the store's Callbacks, `recordings` the
+    account's Recordings (None: no TWILIO_ACCOUNT_SID), `announcer` tells staff (None: nobody)."""
+
+    def __init__(self, callbacks, recordings, announcer, limits: CallbackLimits):
+        self.callbacks = callbacks
+        self.recordings = recordings
+        self.announcer = announcer
+        self.limits = limits
+        self.record_seconds = limits.record_seconds
+        self.transcribe = limits.transcribe
+
+    def has_room(self, now: float) -> bool:
+        """False once `per_hour` requests were created in the hour before `now`, or `per_day` in the day."""
+        limits = self.limits
+        if limits.per_hour < 1 or limits.per_day < 1:
+            return False
+        # Newest first, and no more than the day's cap is ever needed to decide.
+        created = [r.created for r in self.callbacks.newest(limit=max(limits.per_day, limits.per_hour))]
+        in_hour = sum(1 for at in created if at > now - HOUR_SECONDS)
+        in_day = sum(1 for at in created if at > now - DAY_SECONDS)
+        if in_hour >= limits.per_hour or in_day >= limits.per_day:
+            log.warning("The line has taken all the callback requests it may in %s "
+                        "(IVR_CALLBACKS_PER_%s): callers are given the scheduling number instead.",
+                        "an hour" if in_hour >= limits.per_hour else "a day",
+                        "HOUR" if in_hour >= limits.per_hour else "DAY")
+            return False
+        return True
+
+    def request(self, number: str, verified: bool, language: str, reason: str, topics: tuple[str, ...],
+                now: float) -> tuple[int, bool]:
+        """Record the request (one open request per number); a new one is announced to staff."""
+        request_id, new = self.callbacks.request(number, verified, language, reason, topics, now)
+        if new and self.announcer is not None:
+            self.announcer.new_request()  # returns at once and never raises
+        return request_id, new
+
+    def attach(self, request_id: int, recording_sid: str) -> str:
+        """Attach the message to an open request; delete at Twilio what is not kept."""
+        found = self.callbacks.get(request_id)
+        if found is None or not found.open:
+            log.info("Callback request %d: a recording for a request that is %s; deleting it", request_id,
+                     "unknown" if found is None else "closed")
+            self._delete(recording_sid)
+            return "refused"
+        replaced = self.callbacks.set_recording(request_id, recording_sid)
+        if replaced:
+            self._delete(replaced)
+            return "replaced"
+        return "attached"
+
+    def _delete(self, sid: str) -> None:
+        if self.recordings is None:
+            log.error("cannot delete recording %s at Twilio: TWILIO_ACCOUNT_SID is not set", sid)
+            return
+        if not self.recordings.delete(sid):
+            log.error("recording %s is still at Twilio: delete it in the Twilio Console", sid)

@@ -1,0 +1,208 @@
+"""The steps of asking for a callback, by phone and by text: which number, its read-back, the message,
+and what happens next. Pure, like the engine: the service records the request and sends the text."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from ..model.hours import describe_opening
+from ..model.matching import normalise
+from ..model.menu import Menu
+from ..model.phone import for_reading, for_speaking, is_textable_caller
+from .engine import CallbackAsk, Gather, Record, Reply, Turn, _reply, spoken, written
+
+# The callback flow's own nodes (menus.yaml ids cannot start with "_").
+OWN_NUMBER = "_cb_own"  # "we will call you back at the number ending in ..."
+ENTER_NUMBER = "_cb_enter"  # key in 10 digits
+CONFIRM_NUMBER = "_cb_confirm"  # the keyed number read back
+NODES = (OWN_NUMBER, ENTER_NUMBER, CONFIRM_NUMBER)
+USE_KEY, OTHER_KEY = "1", "2"
+NUMBER_DIGITS = 10
+# Words a text asks to be called back with (the whole text, normalised: no accents, lower case),
+# by the language they are in; menus.yaml adds its own under call: callback_words.
+BUILT_IN_WORDS = {
+    "en": ("call me", "callback", "call back", "call me back", "please call me", "call me please",
+           "call back please", "please call me back"),
+    "es": ("llamenme", "llameme", "llamame", "llamenme por favor", "por favor llamenme"),
+}
+_DIGITS = re.compile(r"[0-9]{10}\Z")
+# When `ivr check` works out the longest texted reply: a Saturday, so an opening date is a while off.
+REVIEW_MOMENT = datetime(2026, 1, 10, 15, 0, tzinfo=timezone.utc)
+
+
+def own_number(caller: str, attestation: str) -> str | None:
+    """The caller's own number to call back, when it may be used without asking: a US or Canadian
+    number the carrier attested (StirVerstat A)."""
+    return caller if attestation == "A" and is_textable_caller(caller) else None
+
+
+def start(menu: Menu, reason: str, own: str | None) -> Turn:
+    """The caller asked to be called back (`reason`): offer their own number, or ask for one."""
+    if own is None:
+        return _enter(menu, reason)
+    ending = ", ".join(own[-4:])
+    return Turn(prompt=(spoken(menu, menu.phrases["callback_own_number"], digits=ending),),
+                gather=Gather(OWN_NUMBER, 0, why=reason))
+
+
+def _enter(menu: Menu, reason: str, tries: int = 0, say: tuple[str, ...] = ()) -> Turn:
+    return Turn(say=say, prompt=(spoken(menu, menu.phrases["callback_enter_number"]),),
+                gather=Gather(ENTER_NUMBER, tries, why=reason, digits=NUMBER_DIGITS))
+
+
+def keyed_number(digits: str) -> str | None:
+    """Ten keyed digits as an E.164 number the line can call back (US or Canada), or None."""
+    digits = digits.strip()
+    if not _DIGITS.match(digits):
+        return None
+    number = "+1" + digits
+    return number if is_textable_caller(number) else None
+
+
+def press(menu: Menu, node: str, digits: str, tries: int, reason: str, number: str,
+          own: str | None) -> Turn:
+    """The caller pressed `digits` at one of the flow's nodes. `number` is the keyed number being
+    confirmed (from the sealed URL state), `own` the caller's own usable number."""
+    if node == OWN_NUMBER:
+        if digits == USE_KEY and own is not None:
+            return Turn(callback=CallbackAsk(own, True, reason))
+        if digits == OTHER_KEY or own is None:
+            return _enter(menu, reason)
+        return _retry(menu, node, tries, reason, number, own, "invalid_key" if digits else "no_input")
+    if node == ENTER_NUMBER:
+        keyed = keyed_number(digits)
+        if keyed is None:
+            return _retry(menu, node, tries, reason, "", own, "callback_bad_number" if digits else "no_input")
+        return _confirm(menu, reason, keyed)
+    if node == CONFIRM_NUMBER:
+        if digits == USE_KEY and keyed_number(number[2:]) is not None:
+            return Turn(callback=CallbackAsk(number, False, reason))
+        if digits == OTHER_KEY or not number:
+            return _enter(menu, reason)
+        return _retry(menu, node, tries, reason, number, own, "invalid_key" if digits else "no_input")
+    return failed(menu)
+
+
+def silence(menu: Menu, node: str, tries: int, reason: str, number: str, own: str | None) -> Turn:
+    """The caller pressed nothing at one of the flow's nodes."""
+    return _retry(menu, node, tries, reason, number, own, "no_input")
+
+
+def _confirm(menu: Menu, reason: str, number: str, tries: int = 0, say: tuple[str, ...] = ()) -> Turn:
+    read_back = spoken(menu, menu.phrases["callback_read_back"], digits=for_speaking(number))
+    return Turn(say=say, prompt=(read_back,),
+                gather=Gather(CONFIRM_NUMBER, tries, why=reason, number=number))
+
+
+def _retry(menu: Menu, node: str, tries: int, reason: str, number: str, own: str | None,
+           apology: str) -> Turn:
+    """Ask again, kindly; after the menu's retries, goodbye with the scheduling number."""
+    if tries + 1 > menu.no_input_retries:
+        return failed(menu)
+    said = (spoken(menu, menu.phrases[apology]),)
+    if node == OWN_NUMBER and own is not None:
+        turn = start(menu, reason, own)
+        return Turn(say=said, prompt=turn.prompt, gather=Gather(OWN_NUMBER, tries + 1, why=reason))
+    if node == CONFIRM_NUMBER and number:
+        return _confirm(menu, reason, number, tries + 1, said)
+    return _enter(menu, reason, tries + 1, said)
+
+
+def failed(menu: Menu) -> Turn:
+    """The request could not be taken (the database, or no usable number): the number, goodbye."""
+    return _goodbye(menu, "callback_failed")
+
+
+def full(menu: Menu) -> Turn:
+    """The line has taken all the requests it may this hour or day: the number, goodbye."""
+    return _goodbye(menu, "callback_full")
+
+
+def _goodbye(menu: Menu, phrase: str) -> Turn:
+    number = for_speaking(menu.operator_number)
+    said = (spoken(menu, menu.phrases[phrase], number=number), spoken(menu, menu.phrases["goodbye"]))
+    return Turn(say=said, hangup=True)
+
+
+def record(menu: Menu, request_id: int, texted: bool, max_seconds: int, transcribe: bool) -> Turn:
+    """The request is recorded: ask for the message, then record it."""
+    return Turn(say=(spoken(menu, menu.phrases["callback_message"]),),
+                record=Record(request_id, texted, max_seconds, transcribe))
+
+
+def _next_lines(menu: Menu, opening: datetime | None, now: datetime, fill) -> tuple[str, ...]:
+    phrases = menu.phrases
+    if opening is None:
+        when = fill(menu, phrases["callback_soon"])
+    else:
+        when = fill(menu, phrases["callback_next_open"], when=describe_opening(opening, now, menu.language))
+    return fill(menu, phrases["callback_thanks"]), when, fill(menu, phrases["callback_from"])
+
+
+def what_next(menu: Menu, opening: datetime | None, now: datetime) -> tuple[str, ...]:
+    """What happens next, in `menu`'s language: when scheduling is next open (`opening`, from the
+    hours; None: the clinic's own words, when it is open now or the file has no hours), and who calls."""
+    return _next_lines(menu, opening, now, spoken)
+
+
+def done(menu: Menu, opening: datetime | None, now: datetime, texted: bool) -> Turn:
+    """After the message (or none): what happens next, then goodbye."""
+    said = what_next(menu, opening, now)
+    if texted:
+        said += (spoken(menu, menu.phrases["callback_texted"]),)
+    return Turn(say=said + (spoken(menu, menu.phrases["goodbye"]),), hangup=True)
+
+
+def confirmation_text(menu: Menu, opening: datetime | None, now: datetime) -> str:
+    """The confirmation text, and the reply to a texted request: the same words as the phone."""
+    return " ".join(_next_lines(menu, opening, now, written))
+
+
+def text_reply(menu: Menu, opening: datetime | None, now: datetime) -> Reply:
+    """The reply to a text asking for a callback: what happens next."""
+    return _reply(confirmation_text(menu, opening, now), None)
+
+
+def longest_text_reply(menu: Menu) -> str:
+    """The longest of the texted replies to a request (`ivr check` counts its messages): with a
+    far-off opening date, when the file has hours."""
+    replies = [confirmation_text(menu, None, REVIEW_MOMENT)]
+    if menu.hours is not None:
+        opening = menu.hours.next_opening(REVIEW_MOMENT)
+        far = opening.replace(day=28, month=9) if opening is not None else None  # "septiembre": long
+        replies.append(confirmation_text(menu, far, REVIEW_MOMENT))
+    for phrase in ("callback_full", "callback_failed"):
+        replies.append(text_refused(menu, phrase).text or "")
+    return max((_reply(text, None).text or "" for text in replies), key=len)
+
+
+def text_refused(menu: Menu, phrase: str) -> Reply:
+    """The reply when a texted request cannot be taken (`phrase`: callback_full or callback_failed)."""
+    return _reply(written(menu, menu.phrases[phrase], number=for_reading(menu.operator_number)), None)
+
+
+def words(menu: Menu) -> dict[str, str]:
+    """Every whole-text word that asks for a callback in `menu` or its translations -> the language
+    code it is in (the built-in ones, and each language's call: callback_words)."""
+    def build() -> dict[str, str]:
+        found: dict[str, str] = {}
+        for language in (menu, *menu.translations.values()):
+            own = BUILT_IN_WORDS.get(language.language[:2], ())
+            for word in (*own, *language.callback_words):
+                found.setdefault(normalise(word), language.language)
+        return found
+
+    return menu.remembered("callback_words", build)
+
+
+def asked_by_text(menu: Menu, body: str) -> str | None:
+    """The language code of a text that asks to be called back (CALL ME, LLÁMENME), or None."""
+    return words(menu).get(normalise(body))
+
+
+def help_line(menu: Menu, reply: Reply) -> Reply:
+    """The HELP reply with the line saying how to ask for a callback by text."""
+    if reply.text is None:
+        return reply
+    return _reply(reply.text + "\n" + written(menu, menu.phrases["sms_help_callback"]), reply.menu)
