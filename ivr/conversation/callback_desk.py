@@ -6,9 +6,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from .ports import CallbacksFull
+
 log = logging.getLogger("ivr")
 
 HOUR_SECONDS, DAY_SECONDS = 3600.0, 86400.0
+
+
+def _log_full(period: str) -> None:
+    log.warning("The line has taken all the callback requests it may in %s (IVR_CALLBACKS_PER_%s): "
+                "callers are given the scheduling number instead.",
+                "an hour" if period == "hour" else "a day", period.upper())
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,9 @@ class CallbackDesk:
         self.transcribe = limits.transcribe
 
     def has_room(self, now: float) -> bool:
-        """False once `per_hour` requests were created in the hour before `now`, or `per_day` in the day."""
+        """False once `per_hour` requests were created in the hour before `now`, or `per_day` in the day:
+        asked when the caller presses 3, so nobody keys a number in for nothing. request() checks again,
+        in the transaction that writes, so two callers at once never pass the caps."""
         limits = self.limits
         if limits.per_hour < 1 or limits.per_day < 1:
             return False
@@ -44,17 +54,20 @@ class CallbackDesk:
         in_hour = sum(1 for at in created if at > now - HOUR_SECONDS)
         in_day = sum(1 for at in created if at > now - DAY_SECONDS)
         if in_hour >= limits.per_hour or in_day >= limits.per_day:
-            log.warning("The line has taken all the callback requests it may in %s "
-                        "(IVR_CALLBACKS_PER_%s): callers are given the scheduling number instead.",
-                        "an hour" if in_hour >= limits.per_hour else "a day",
-                        "HOUR" if in_hour >= limits.per_hour else "DAY")
+            _log_full("hour" if in_hour >= limits.per_hour else "day")
             return False
         return True
 
     def request(self, number: str, verified: bool, language: str, reason: str, topics: tuple[str, ...],
                 now: float) -> tuple[int, bool]:
-        """Record the request (one open request per number); a new one is announced to staff."""
-        request_id, new = self.callbacks.request(number, verified, language, reason, topics, now)
+        """Record the request (one open request per number; CallbacksFull for a new one over the caps);
+        a new one is announced to staff."""
+        try:
+            request_id, new = self.callbacks.request(number, verified, language, reason, topics, now,
+                                                     caps=(self.limits.per_hour, self.limits.per_day))
+        except CallbacksFull as full:
+            _log_full(full.period)
+            raise
         if new and self.announcer is not None:
             self.announcer.new_request()  # returns at once and never raises
         return request_id, new

@@ -4,6 +4,7 @@ the console's browser phone. Nothing is sent, dialled or recorded."""
 from __future__ import annotations
 
 from ..model.menu import Menu
+from .ports import CallbacksFull
 
 
 class PretendTexting:
@@ -41,7 +42,9 @@ class PretendDesk:
 
     def request(self, number: str, verified: bool, language: str, reason: str, topics: tuple[str, ...],
                 now: float) -> tuple[int, bool]:
-        """Pretend to record a request: its pretend id, always new."""
+        """Pretend to record a request: its pretend id, always new (CallbacksFull without room)."""
+        if not self.room:
+            raise CallbacksFull("hour")
         self.requests.append((number, verified, language, reason, tuple(topics)))
         return len(self.requests), True
 

@@ -34,6 +34,14 @@ class Texting(Protocol):
         as a summary: one of engine.TEXT_OUTCOMES."""
 
 
+class CallbacksFull(Exception):
+    """The line has taken as many new callback requests as it may this hour or day (`period`)."""
+
+    def __init__(self, period: str):
+        super().__init__(f"the line's callback requests for this {period} are all taken")
+        self.period = period
+
+
 class CallbackDesk(Protocol):
     """Where callback requests go (the live line: ivr/conversation/callback_desk.py); its methods
     may raise StorageUnavailable."""
@@ -46,7 +54,8 @@ class CallbackDesk(Protocol):
 
     def request(self, number: str, verified: bool, language: str, reason: str, topics: tuple[str, ...],
                 now: float) -> tuple[int, bool]:
-        """Record that `number` asked to be called back: (request id, whether it is a new one)."""
+        """Record that `number` asked to be called back: (request id, whether it is a new one).
+        CallbacksFull when it would be a new request over the line's caps (an open one is updated)."""
 
     def attach(self, request_id: int, recording_sid: str) -> str:
         """Attach a recorded message: "attached", "replaced" (an older one was deleted at Twilio) or

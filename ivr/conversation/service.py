@@ -14,7 +14,7 @@ from ..model.menu import Menu
 from ..model.phone import is_textable_caller
 from . import callback_flow, engine
 from .engine import CallbackAsk, Reply, Turn
-from .ports import CallbackDesk, Clock, Events, OptOuts, StorageUnavailable, Texting
+from .ports import CallbackDesk, CallbacksFull, Clock, Events, OptOuts, StorageUnavailable, Texting
 
 # Twilio's DialCallStatus, as usage events count it.
 TRANSFER_OUTCOMES = {"completed": "answered", "answered": "answered", "busy": "busy",
@@ -227,10 +227,10 @@ class Conversation:
         confirmation where the line may, then ask for the message."""
         now = self.clock()
         try:
-            if not self.callbacks.has_room(now.timestamp()):
-                return callback_flow.full(menu)
             request_id, new = self.callbacks.request(ask.number, ask.verified, menu.language, ask.reason,
                                                      call.topics, now.timestamp())
+        except CallbacksFull:  # others took the last places while this caller keyed their number
+            return callback_flow.full(menu)
         except StorageUnavailable:
             log.exception("call %s: the store failed; no callback request taken", call.sid)
             return callback_flow.failed(menu)
@@ -340,13 +340,12 @@ class Conversation:
             reply = callback_flow.text_refused(menu, "callback_failed")
         else:
             try:
-                if not self.callbacks.has_room(now.timestamp()):
-                    reply = callback_flow.text_refused(menu, "callback_full")
-                else:
-                    _, new = self.callbacks.request(text.sender, True, menu.language, "text", (),
-                                                    now.timestamp())
-                    self.events.record(text.sid, "callback_requested", None, menu.language, "text", int(new))
-                    reply = callback_flow.text_reply(menu, self._opening(menu, now), now)
+                _, new = self.callbacks.request(text.sender, True, menu.language, "text", (),
+                                                now.timestamp())
+                self.events.record(text.sid, "callback_requested", None, menu.language, "text", int(new))
+                reply = callback_flow.text_reply(menu, self._opening(menu, now), now)
+            except CallbacksFull:
+                reply = callback_flow.text_refused(menu, "callback_full")
             except StorageUnavailable:
                 log.exception("text %s: the store failed; no callback request taken", text.sid)
                 reply = callback_flow.text_refused(menu, "callback_failed")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, or_, select, text, update
 
+from ..conversation.ports import CallbacksFull
 from ..model.phone import to_e164
 from .accounts import Runner
 from .base import DAY_SECONDS
@@ -74,6 +75,15 @@ def _request(row, number: str | None = None) -> CallbackRequest:
     return CallbackRequest(**values, number=number)
 
 
+def _check_caps(connection: Connection, now: float, per_hour: int, per_day: int) -> None:
+    # Counted under the same lock as the insert, so requests arriving together never pass the caps.
+    for period, seconds, cap in (("hour", 3600.0, per_hour), ("day", float(DAY_SECONDS), per_day)):
+        made = connection.execute(select(func.count()).select_from(callbacks)
+                                  .where(callbacks.c.created > now - seconds)).scalar_one()
+        if made >= cap:
+            raise CallbacksFull(period)
+
+
 def _topics(topics: Iterable[str]) -> list[str]:
     names = [str(t) for t in topics]
     if any("," in t or not t for t in names):
@@ -121,10 +131,11 @@ class Callbacks:
             connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CALLBACKS_LOCK})
 
     def request(self, number: str, verified: bool, language: str, reason: str, topics: Iterable[str],
-                now: float) -> tuple[int, bool]:
+                now: float, caps: tuple[int, int] | None = None) -> tuple[int, bool]:
         """Record that `number` asked to be called back; returns (id, created_new). A number with an
         open request gets no second one: that request takes the new reason, language and topics
-        (added to its own) and is updated now."""
+        (added to its own) and is updated now. With `caps` (per hour, per day), CallbacksFull when a
+        new request would be one more than the line has taken in the hour or day before `now`."""
         if reason not in REASONS:
             raise CallbackError(f"a callback request's reason is one of {', '.join(REASONS)}")
         if not language:
@@ -140,6 +151,8 @@ class Callbacks:
             row = connection.execute(select(callbacks.c.id, callbacks.c.topics, callbacks.c.number_verified)
                                      .where(callbacks.c.number_hash == number_hash,
                                             callbacks.c.status.in_(OPEN_STATES))).first()
+            if row is None and caps is not None:
+                _check_caps(connection, now, *caps)
             if row is None:
                 inserted = connection.execute(callbacks.insert().values(
                     number_hash=number_hash, number_encrypted=token, number_verified=bool(verified),

@@ -6,9 +6,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from conftest import race
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, text
 
+from ivr.conversation.ports import CallbacksFull
 from ivr.storage.callbacks import CallbackError, CallbackKeyError, Callbacks
 from ivr.storage.sql import HEAD, upgrade
 
@@ -158,3 +160,45 @@ def test_migration_0007_makes_the_table_on_a_database_at_0006(database_url, stor
     callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
     assert callbacks.request(NUMBER, False, "en-US", "closed", [], NOW) == (1, True)
     assert callbacks.request(NUMBER, False, "en-US", "busy", [], NOW) == (1, False)
+
+
+def test_the_caps_count_new_requests_in_the_hour_and_the_day_and_never_refuse_an_update(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    assert callbacks.request(NUMBER, True, "en-US", "closed", [], NOW, caps=(1, 5)) == (1, True)
+    with pytest.raises(CallbacksFull) as full:
+        callbacks.request(OTHER, True, "en-US", "closed", [], NOW + 60, caps=(1, 5))
+    assert full.value.period == "hour"
+    # The family who asked already is updated, whatever the caps.
+    assert callbacks.request(NUMBER, True, "en-US", "busy", [], NOW + 120, caps=(1, 5)) == (1, False)
+    # An hour on, the hourly cap has room again; the daily one counts the whole day.
+    assert callbacks.request(OTHER, True, "en-US", "closed", [], NOW + 3601, caps=(1, 2))[1] is True
+    with pytest.raises(CallbacksFull) as full:
+        callbacks.request("+15025550199", True, "en-US", "closed", [], NOW + 7300, caps=(1, 2))
+    assert full.value.period == "day"
+    assert len(callbacks.newest()) == 2
+
+
+CAP_KEY = Fernet.generate_key().decode()
+
+
+def _request_in_process(url, number, start, results):
+    # Each process opens the database itself, as a worker of the line does, all at one moment.
+    from conftest import STORE_KEY
+
+    from ivr.storage import open_store
+
+    start.wait(timeout=30)
+    store = open_store(url, STORE_KEY)
+    try:
+        Callbacks.for_store(store, [CAP_KEY]).request(number, True, "en-US", "busy", [], NOW, caps=(2, 200))
+        results.put("taken")
+    except CallbacksFull:
+        results.put("full")
+    finally:
+        store.close()
+
+
+def test_callers_asking_at_one_moment_never_pass_the_cap(store, database_url):
+    outcomes = race(_request_in_process, lambda index: (database_url, f"+1502555{index:04d}"), 5)
+    assert outcomes == ["full"] * 3 + ["taken"] * 2
+    assert len(Callbacks.for_store(store, [CAP_KEY]).newest()) == 2

@@ -96,6 +96,15 @@ def test_over_the_daily_cap_the_reply_gives_the_scheduling_number(line):
     assert len(requests_of(app)) == 1
 
 
+def test_over_the_cap_a_family_that_asked_already_is_still_answered(line):
+    app = line(IVR_CALLBACKS_PER_DAY="1")
+    texter = Texter(app.test_client())
+    first = texter.send("CALL ME")
+    assert texter.send("CALL ME BACK") == first
+    (request,) = requests_of(app)
+    assert request.reason == "text"
+
+
 def test_with_the_database_down_the_reply_is_an_apology_with_the_number(line):
     app = line()
     app.extensions["ivr"].store._run("write", lambda c: c.exec_driver_sql("DROP TABLE callbacks"),

@@ -445,6 +445,26 @@ def test_over_the_hourly_cap_the_caller_is_told_kindly_and_given_the_number(line
     assert len(requests_of(app)) == 1
 
 
+def test_the_cap_is_checked_again_when_the_request_is_written(line):
+    # Both callers press 3 while there is room; the first to confirm takes the last place.
+    app = line.app(IVR_CALLBACKS_PER_HOUR="1")
+    client = app.test_client()
+    first, other = to_busy_line(client), Call(client, caller="+15025550111")
+    other.start()
+    other.press("0")
+    other.dial_ends("busy")
+    first.press("3")
+    other.press("3")
+    assert other.heard.startswith("We will call you back at the number ending in")
+    first.press("1")
+    assert first.heard == MESSAGE
+    other.press("1")
+    assert other.heard.startswith("Sorry, we cannot take more callback requests right now.")
+    assert other.doc.find("Record") is None and other.doc.find("Hangup") is not None
+    (request,) = requests_of(app)
+    assert request.number == CALLER
+
+
 def test_a_second_call_from_one_number_updates_its_open_request(line):
     app = line.app()
     client = app.test_client()
