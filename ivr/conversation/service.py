@@ -28,6 +28,11 @@ log = logging.getLogger("ivr")
 TWILIO_API = "https://api.twilio.com/"
 
 
+def _request_event(new: bool) -> str:
+    # The dashboard counts requests staff must handle: a family asking again updates theirs.
+    return "callback_requested" if new else "callback_updated"
+
+
 def utc_now() -> datetime:
     """The real clock."""
     return datetime.now(timezone.utc)
@@ -234,7 +239,7 @@ class Conversation:
         except StorageUnavailable:
             log.exception("call %s: the store failed; no callback request taken", call.sid)
             return callback_flow.failed(menu)
-        self.events.record(call.sid, "callback_requested", None, menu.language, ask.reason, int(new))
+        self.events.record(call.sid, _request_event(new), None, menu.language, ask.reason)
         texted = False
         # Only to the caller's own, attested number: a keyed one is not known to be theirs.
         if ask.verified and ask.number == call.caller and offers_texts(menu):
@@ -342,7 +347,7 @@ class Conversation:
             try:
                 _, new = self.callbacks.request(text.sender, True, menu.language, "text", (),
                                                 now.timestamp())
-                self.events.record(text.sid, "callback_requested", None, menu.language, "text", int(new))
+                self.events.record(text.sid, _request_event(new), None, menu.language, "text")
                 reply = callback_flow.text_reply(menu, self._opening(menu, now), now)
             except CallbacksFull:
                 reply = callback_flow.text_refused(menu, "callback_full")

@@ -499,16 +499,19 @@ def test_with_the_database_down_the_caller_hears_an_apology_and_the_number(line)
 
 def test_the_callback_requested_event_names_the_reason_never_the_number(line):
     app = line.app()
-    call = to_busy_line(app.test_client())
-    call.press("3")
-    call.press("1")
+    for status in ("busy", "no-answer"):  # the second call updates the first's request
+        call = to_busy_line(app.test_client(), status)
+        call.press("3")
+        call.press("1")
     from ivr.usage import EXTENSION
 
     recorder = app.extensions[EXTENSION]
     recorder.flush()
     rows = app.extensions["ivr"].store._run("read", lambda c: c.exec_driver_sql(
-        "SELECT kind, node, outcome, value FROM events WHERE kind = 'callback_requested'").all())
-    assert [tuple(r) for r in rows] == [("callback_requested", None, "busy", 1)]
+        "SELECT kind, node, outcome, value FROM events "
+        "WHERE kind IN ('callback_requested', 'callback_updated')").all())
+    assert sorted(tuple(r) for r in rows) == [("callback_requested", None, "busy", None),
+                                              ("callback_updated", None, "no_answer", None)]
     everything = app.extensions["ivr"].store._run("read", lambda c: c.exec_driver_sql(
         "SELECT * FROM events").all())
     assert CALLER[2:] not in repr(everything)
