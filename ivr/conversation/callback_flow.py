@@ -10,7 +10,7 @@ from ..model.hours import describe_opening
 from ..model.matching import normalise
 from ..model.menu import Menu
 from ..model.phone import for_reading, for_speaking, is_textable_caller
-from .engine import CallbackAsk, Gather, Record, Reply, Turn, _reply, spoken, written
+from .engine import SPEECH_CONFIDENCE, CallbackAsk, Gather, Record, Reply, Turn, _reply, spoken, written
 
 # The callback flow's own nodes (menus.yaml ids cannot start with "_").
 OWN_NUMBER = "_cb_own"  # "we will call you back at the number ending in ..."
@@ -126,8 +126,11 @@ def _goodbye(menu: Menu, phrase: str) -> Turn:
 
 
 def record(menu: Menu, request_id: int, texted: bool, max_seconds: int, transcribe: bool) -> Turn:
-    """The request is recorded: ask for the message, then record it."""
-    return Turn(say=(spoken(menu, menu.phrases["callback_message"]),),
+    """The request is recorded: say so (a caller who hangs up at the tone knows it is kept), the
+    emergency notice (nobody listens to the message before the next opening), then the message."""
+    phrases = menu.phrases
+    said = (phrases["callback_thanks"], menu.emergency, phrases["callback_message"])
+    return Turn(say=tuple(spoken(menu, line) for line in said),
                 record=Record(request_id, texted, max_seconds, transcribe))
 
 
@@ -137,12 +140,13 @@ def _next_lines(menu: Menu, opening: datetime | None, now: datetime, fill) -> tu
         when = fill(menu, phrases["callback_soon"])
     else:
         when = fill(menu, phrases["callback_next_open"], when=describe_opening(opening, now, menu.language))
-    return fill(menu, phrases["callback_thanks"]), when, fill(menu, phrases["callback_from"])
+    return when, fill(menu, phrases["callback_from"])
 
 
 def what_next(menu: Menu, opening: datetime | None, now: datetime) -> tuple[str, ...]:
     """What happens next, in `menu`'s language: when scheduling is next open (`opening`, from the
-    hours; None: the clinic's own words, when it is open now or the file has no hours), and who calls."""
+    hours; None: the clinic's own words, when it is open now or the file has no hours), and who calls
+    (the thanks for the request was said before the message)."""
     return _next_lines(menu, opening, now, spoken)
 
 
@@ -155,8 +159,11 @@ def done(menu: Menu, opening: datetime | None, now: datetime, texted: bool) -> T
 
 
 def confirmation_text(menu: Menu, opening: datetime | None, now: datetime) -> str:
-    """The confirmation text, and the reply to a texted request: the same words as the phone."""
-    return " ".join(_next_lines(menu, opening, now, written))
+    """The confirmation text, and the reply to a texted request: the same words as the phone, after
+    the clinic's name (the family may not know the number it comes from), then the emergency line."""
+    lines = (written(menu, menu.phrases["callback_thanks"]), *_next_lines(menu, opening, now, written))
+    return (f"{menu.name}: " + " ".join(lines) + "\n"
+            + written(menu, menu.phrases["sms_menu_emergency"]))
 
 
 def text_reply(menu: Menu, opening: datetime | None, now: datetime) -> Reply:
@@ -199,6 +206,14 @@ def words(menu: Menu) -> dict[str, str]:
 def asked_by_text(menu: Menu, body: str) -> str | None:
     """The language code of a text that asks to be called back (CALL ME, LLÁMENME), or None."""
     return words(menu).get(normalise(body))
+
+
+def asked_by_speech(menu: Menu, speech: str, confidence: float | None) -> bool:
+    """Whether words said ("call me back", "llámenme") ask to be called back, in the call's language,
+    heard with enough confidence."""
+    if confidence is not None and confidence < SPEECH_CONFIDENCE:
+        return False
+    return words(menu).get(normalise(speech)) == menu.language
 
 
 def help_line(menu: Menu, reply: Reply) -> Reply:

@@ -34,6 +34,8 @@ SPEECH_CONFIDENCE = 0.5
 # and the last offer before goodbye), and the engine's node for that last offer.
 CALLBACK_KEY = "3"
 LAST_OFFER = "_last_offer"
+# The line's own messages where key 3 asks for a callback (when the line takes requests).
+CALLBACK_OFFERS = (CLOSED, UNAVAILABLE, LAST_OFFER)
 # Why a family asks to be called back, as the queue keeps it (ivr/storage/callbacks.py REASONS).
 CALLBACK_REASONS = ("closed", "busy", "no_answer", "failed", "retries", "text")
 # A failed transfer's DialCallStatus -> the reason of a callback asked for after it (else: failed).

@@ -149,9 +149,14 @@ class Conversation:
     def speech(self, line: Menu, call: Call, node: str, speech: str, confidence: float | None) -> CallStep:
         """The caller said `speech` at `node` (never cached: a family's words are not kept)."""
         menu = engine.translation(line, call.language)
-        return self._answer(call, menu, node, engine.heard(menu, node, speech, confidence, call.tries,
-                                                           reason=call.reason,
-                                                           callbacks=self.takes_callbacks), "speech")
+        if (self.takes_callbacks and node in engine.CALLBACK_OFFERS
+                and callback_flow.asked_by_speech(menu, speech, confidence)):
+            # "Call me back" where key 3 is offered is key 3 (an emergency never matches a whole ask).
+            turn = engine.press(menu, node, engine.CALLBACK_KEY, call.tries, call.reason, True)
+        else:
+            turn = engine.heard(menu, node, speech, confidence, call.tries, reason=call.reason,
+                                callbacks=self.takes_callbacks)
+        return self._answer(call, menu, node, turn, "speech")
 
     def silence(self, line: Menu, call: Call, node: str) -> CallStep:
         """The caller pressed nothing before the timeout at `node`."""

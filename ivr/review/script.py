@@ -274,8 +274,8 @@ def _callback_section(menu: Menu) -> Section:
     ]
     if opening is not None:
         entries.append(Entry("What happens next, while scheduling is closed",
-                             callback_flow.what_next(menu, opening, now)[1:2],
-                             note="instead of the second sentence above (here: asked on a Saturday)"))
+                             callback_flow.what_next(menu, opening, now)[:1],
+                             note="instead of the first sentence above (here: asked on a Saturday)"))
     entries += [
         Entry("Too many requests", _turn_lines(callback_flow.full(menu)),
               note="beyond IVR_CALLBACKS_PER_HOUR or IVR_CALLBACKS_PER_DAY"),

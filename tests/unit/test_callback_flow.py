@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
-from conftest import MENUS
+from conftest import MENUS, SHIPPED_MENUS
 from test_hours import WITH_HOURS
 
 from ivr.conversation import callback_flow, engine
@@ -90,13 +90,14 @@ def test_the_service_steps_a_whole_request_with_a_pretend_desk(with_hours):
     assert desk.requests == [(CALLER, True, "en-US", "closed", ("casting",))]
     assert texting.asked == ["_callback"]
     done = conversation.callback_done(with_hours, call, True)
-    assert "Our scheduling team is next open on Monday at 8 AM, and will call you back then." in done.turn.say
+    assert ("Our scheduling team opens again on Monday at 8 AM. They will call you back as soon as they "
+            "can.") in done.turn.say
     assert done.turn.hangup
 
 
 def test_a_full_desk_or_a_store_that_is_down_gives_the_number_and_goodbye(menu):
     for desk, phrase in ((PretendDesk(room=False), "Sorry, we cannot take more"),
-                         (BrokenDesk(), "Sorry, I could not take your request just now.")):
+                         (BrokenDesk(), "Sorry, I could not take your request.")):
         conversation = Conversation(PretendTexting(), callbacks=desk)
         call = Call(attestation="A", caller=CALLER)
         step = conversation.transfer_ended(menu, call, "no-answer")
@@ -156,7 +157,8 @@ def test_simulate_steps_the_callback_flow_with_a_pretend_desk(menu):
 def test_simulated_texts_ask_for_a_callback_only_with_callbacks(menu):
     lines: list[str] = []
     simulate.texts(menu, ["LLÁMENME"], lines.append, callbacks=True)
-    assert any(line.strip().startswith("Gracias. Recibimos su pedido") for line in lines)
+    assert any(line.strip().startswith("Clínica de Espasticidad: Gracias. Recibimos su solicitud")
+               for line in lines)
 
 
 def test_the_clinicians_script_shows_the_callback_flow_in_each_language(menu):
@@ -187,3 +189,11 @@ def test_ivr_check_counts_the_callback_texts_against_the_budget(with_hours):
     phrases["callback_from"] = "The call will come from the clinic. " * 10
     long = replace(with_hours, phrases=phrases)
     assert any("callback_thanks" in problem.message for problem in lint(long))
+
+
+def test_the_shipped_menus_add_their_own_callback_words_in_each_language():
+    shipped = parse_menus(SHIPPED_MENUS.read_text())
+    assert callback_flow.asked_by_text(shipped, "Llámeme por favor") == "es-US"
+    assert callback_flow.asked_by_text(shipped, "devuélvanme la llamada") == "es-US"
+    assert callback_flow.asked_by_text(shipped, "callme") == "en-US"
+    assert callback_flow.asked_by_text(shipped, "call me maybe later") is None

@@ -12,10 +12,13 @@ from ivr import create_app
 from ivr.storage.callbacks import Callbacks
 
 KEY = Fernet.generate_key().decode()
-REPLY = ("Thank you. We have your request to be called back. Our scheduling team will call you back as "
-         "soon as they can, on a working day. The call will come from the Spasticity Clinic.")
-SPANISH = ("Gracias. Recibimos su pedido de que le devolvamos la llamada. Nuestro equipo de citas le "
-           "llamará lo antes posible, en un día hábil. La llamada será de la Clínica de Espasticidad.")
+# The clinic's name first (the family may not know the number), the emergency line last.
+REPLY = ("Spasticity Clinic: Thank you. We have your request to be called back. Our scheduling team will "
+         "call you back as soon as they can. The call will come from the Spasticity Clinic.\n"
+         "Emergency? Call 911.")
+SPANISH = ("Clínica de Espasticidad: Gracias. Recibimos su solicitud de llamada. Nuestro equipo de citas le "
+           "devolverá la llamada lo antes posible. Le llamarán de la Clínica de Espasticidad.\n"
+           "¿Emergencia? Llame al 911.")
 
 
 @pytest.fixture
@@ -91,8 +94,8 @@ def test_over_the_daily_cap_the_reply_gives_the_scheduling_number(line):
     client = app.test_client()
     Texter(client).send("CALL ME")
     assert Texter(client, number="+15025550111").send("CALL ME") == (
-        "Sorry, we cannot take more callback requests right now. Please call our scheduling team at "
-        "(502) 635-6397")
+        "Sorry, we cannot take more callback requests right now. Please call again later, or call our "
+        "scheduling team at (502) 635-6397")
     assert len(requests_of(app)) == 1
 
 
@@ -110,13 +113,14 @@ def test_with_the_database_down_the_reply_is_an_apology_with_the_number(line):
     app.extensions["ivr"].store._run("write", lambda c: c.exec_driver_sql("DROP TABLE callbacks"),
                                      immediate=True)
     assert Texter(app.test_client()).send("CALL ME") == (
-        "Sorry, I could not take your request just now. Please call our scheduling team at (502) 635-6397")
+        "Sorry, I could not take your request. Please call again later, or call our scheduling team at "
+        "(502) 635-6397")
 
 
 def test_a_sender_the_line_cannot_call_back_is_given_the_number(line):
     app = line()
     assert Texter(app.test_client(), number="+18765550123").send("CALL ME").startswith(
-        "Sorry, I could not take your request just now.")
+        "Sorry, I could not take your request.")
     assert requests_of(app) == []
 
 

@@ -27,7 +27,11 @@ OWN = ("We will call you back at the number ending in 0, 1, 2, 3. To use this nu
        "To enter another number, press 2.")
 MESSAGE = ("After the tone, please say your child's name and the best time to call. "
            "Press pound when you are done.")
-SOON = "Our scheduling team will call you back as soon as they can, on a working day."
+# Said before the tone: the request is kept (a caller who hangs up now knows), and the 911 notice,
+# as nobody listens to the message before scheduling opens.
+BEFORE_TONE = ("Thank you. We have your request to be called back. If this is a medical emergency, "
+               f"please hang up and dial 9 1 1. {MESSAGE}")
+SOON = "Our scheduling team will call you back as soon as they can."
 FROM = "The call will come from the Spasticity Clinic."
 GOODBYE = "Thank you for calling the Spasticity Clinic. Goodbye."
 
@@ -110,7 +114,7 @@ def test_after_a_failed_transfer_the_caller_asks_for_a_callback_at_their_own_num
     call.press("3")
     assert call.heard == OWN
     call.press("1")
-    assert call.heard == MESSAGE
+    assert call.heard == BEFORE_TONE
     record = record_element(call)
     assert record.get("maxLength") == "60" and record.get("finishOnKey") == "#"
     assert record.get("playBeep") == "true" and record.get("transcribe") is None
@@ -122,8 +126,7 @@ def test_after_a_failed_transfer_the_caller_asks_for_a_callback_at_their_own_num
     assert request.recording_sid is None and request.status == "new"
     rec = recording_sid()
     message_left(call, rec)
-    assert call.heard == (f"Thank you. We have your request to be called back. {SOON} {FROM} "
-                          f"I have also sent you a text with this. {GOODBYE}")
+    assert call.heard == f"{SOON} {FROM} I have also sent you a text with this. {GOODBYE}"
     assert call.doc.find("Hangup") is not None
     assert recording_callback(client, call, rec).status_code == 204
     assert requests_of(app)[0].recording_sid == rec
@@ -139,7 +142,8 @@ def test_while_closed_key_3_is_announced_with_the_others_and_says_when_schedulin
     call.press("3")
     call.press("1")
     message_left(call, recording_sid())
-    assert "Our scheduling team is next open on Monday at 8 AM, and will call you back then." in call.heard
+    assert ("Our scheduling team opens again on Monday at 8 AM. They will call you back as soon as they "
+            "can.") in call.heard
     assert requests_of(app)[0].reason == "closed"
 
 
@@ -177,7 +181,8 @@ def test_a_keyed_number_is_read_back_sealed_in_the_url_and_kept_not_verified(lin
     call = to_busy_line(client)
     call.press("3")
     call.press("2")
-    assert call.heard == "Please enter the 10-digit phone number we should call, starting with the area code."
+    assert call.heard == ("Please enter the 10-digit phone number we should call, starting with the area "
+                          "code, without a 1 in front.")
     gather = call.gather
     assert (gather.get("input"), gather.get("numDigits"), gather.get("finishOnKey")) == ("dtmf", "10", "#")
     call.press(KEYED)
@@ -187,7 +192,7 @@ def test_a_keyed_number_is_read_back_sealed_in_the_url_and_kept_not_verified(lin
         assert "num=" in address and KEYED not in address and "0199" not in address
         assert "%" not in address  # plain ASCII: nothing a signature check could see decoded
     call.press("1")
-    assert call.heard == MESSAGE
+    assert call.heard == BEFORE_TONE
     (request,) = requests_of(app)
     assert (request.number, request.number_verified) == ("+1" + KEYED, False)
 
@@ -218,11 +223,11 @@ def test_a_wrong_number_is_asked_again_kindly_then_goodbye_with_the_scheduling_n
     call.press("3")
     call.press("2")
     call.press(bad)
-    assert call.heard.startswith("Sorry, that is not a 10-digit phone number. Please enter the 10-digit")
+    assert call.heard.startswith("Sorry, I cannot use that number. Please enter the 10-digit")
     call.press(bad)
     call.press(bad)
-    assert call.heard == ("Sorry, I could not take your request just now. Please call our scheduling team at "
-                          f"5, 0, 2. 6, 3, 5. 6, 3, 9, 7. {GOODBYE}")
+    assert call.heard == ("Sorry, I could not take your request. Please call again later, or call our "
+                          f"scheduling team at 5, 0, 2. 6, 3, 5. 6, 3, 9, 7. {GOODBYE}")
     assert call.doc.find("Hangup") is not None
     assert requests_of(app) == []
 
@@ -247,7 +252,7 @@ def test_silence_at_the_number_is_asked_again_not_an_error(line):
     call.wait()
     assert call.heard.startswith("Sorry, I did not hear a choice. We will call you back at the number ending")
     call.press("1")
-    assert call.heard == MESSAGE
+    assert call.heard == BEFORE_TONE
 
 
 # -- the message -----------------------------------------------------------------------------------
@@ -260,7 +265,7 @@ def test_silence_before_the_tone_still_leaves_the_request_without_a_message(line
     children = [child.tag for child in call.doc]
     assert children[-2:] == ["Record", "Redirect"]
     call._post(call.doc.find("Redirect").text)  # no audio: Twilio skips the action, goes on
-    assert call.heard.startswith("Thank you. We have your request to be called back.")
+    assert call.heard.startswith(SOON)
     (request,) = requests_of(app)
     assert request.recording_sid is None and request.open
 
@@ -366,7 +371,8 @@ def test_the_confirmation_is_texted_to_the_caller_s_own_attested_number(line, tw
     call.press("1")
     (sent,) = [r for r in twilio.requests if r.method == "POST"]
     assert sent.form["To"] == CALLER and sent.form["From"] == CLINIC
-    assert sent.form["Body"] == f"Thank you. We have your request to be called back. {SOON} {FROM}"
+    assert sent.form["Body"] == (f"Spasticity Clinic: Thank you. We have your request to be called back. "
+                                 f"{SOON} {FROM}\nEmergency? Call 911.")
     message_left(call, recording_sid())
     assert "I have also sent you a text with this." in call.heard
 
@@ -404,15 +410,16 @@ def test_in_spanish_every_step_is_spanish(line, twilio):
     assert call.heard.startswith("Le devolveremos la llamada al número que termina en 0, 1, 2, 3.")
     call.press("2")
     call.press("12")
-    assert call.heard.startswith("Lo siento, ese no es un número de teléfono de 10 dígitos.")
+    assert call.heard.startswith("Lo siento, no puedo usar ese número.")
     call.press(KEYED)
     assert call.heard.startswith("Usted ingresó 5, 0, 2. 5, 5, 5. 0, 1, 9, 9.")
     call.press("1")
-    assert call.heard.startswith("Después del tono, por favor diga el nombre de su hijo")
+    assert call.heard.startswith("Gracias. Recibimos su solicitud de llamada. Si se trata de una "
+                                 "emergencia médica, por favor cuelgue y marque el 9 1 1. Después del "
+                                 "tono, por favor diga el nombre de su hijo")
     message_left(call, recording_sid())
-    assert call.heard.startswith("Gracias. Recibimos su pedido de que le devolvamos la llamada. "
-                                 "Nuestro equipo de citas le llamará lo antes posible")
-    assert "La llamada será de la Clínica de Espasticidad." in call.heard
+    assert call.heard.startswith("Nuestro equipo de citas le devolverá la llamada lo antes posible")
+    assert "Le llamarán de la Clínica de Espasticidad." in call.heard
     assert requests_of(app)[0].language == "es-US"
 
 
@@ -425,8 +432,8 @@ def test_in_spanish_while_closed_the_opening_is_said_in_spanish(line, tmp_path):
     call.press("3")
     call.press("1")
     message_left(call, recording_sid())
-    assert "Nuestro equipo de citas vuelve a abrir el lunes a las 8 a. m., y le llamará entonces." \
-        in call.heard
+    assert ("Nuestro equipo de citas vuelve a abrir el lunes a las 8 a. m. y le devolverá la llamada lo "
+            "antes posible.") in call.heard
 
 
 def test_over_the_hourly_cap_the_caller_is_told_kindly_and_given_the_number(line):
@@ -440,8 +447,8 @@ def test_over_the_hourly_cap_the_caller_is_told_kindly_and_given_the_number(line
     other.press("0")
     other.dial_ends("busy")
     other.press("3")
-    assert other.heard == ("Sorry, we cannot take more callback requests right now. Please call our "
-                           f"scheduling team at 5, 0, 2. 6, 3, 5. 6, 3, 9, 7. {GOODBYE}")
+    assert other.heard == ("Sorry, we cannot take more callback requests right now. Please call again later, "
+                           f"or call our scheduling team at 5, 0, 2. 6, 3, 5. 6, 3, 9, 7. {GOODBYE}")
     assert len(requests_of(app)) == 1
 
 
@@ -457,7 +464,7 @@ def test_the_cap_is_checked_again_when_the_request_is_written(line):
     other.press("3")
     assert other.heard.startswith("We will call you back at the number ending in")
     first.press("1")
-    assert first.heard == MESSAGE
+    assert first.heard == BEFORE_TONE
     other.press("1")
     assert other.heard.startswith("Sorry, we cannot take more callback requests right now.")
     assert other.doc.find("Record") is None and other.doc.find("Hangup") is not None
@@ -493,8 +500,8 @@ def test_with_the_database_down_the_caller_hears_an_apology_and_the_number(line)
     store = app.extensions["ivr"].store
     store._run("write", lambda connection: connection.exec_driver_sql("DROP TABLE callbacks"), immediate=True)
     call.press("3")
-    assert call.heard == ("Sorry, I could not take your request just now. Please call our scheduling team at "
-                          f"5, 0, 2. 6, 3, 5. 6, 3, 9, 7. {GOODBYE}")
+    assert call.heard == ("Sorry, I could not take your request. Please call again later, or call our "
+                          f"scheduling team at 5, 0, 2. 6, 3, 5. 6, 3, 9, 7. {GOODBYE}")
 
 
 def test_the_callback_requested_event_names_the_reason_never_the_number(line):
@@ -566,3 +573,46 @@ def test_a_sealed_number_opens_only_with_its_key_and_within_the_hour():
     an_hour_ago = int(time.time()) - SEAL_SECONDS - 5
     old = Fernet(base64.urlsafe_b64encode(key)).encrypt_at_time(b"+15025550199", an_hour_ago)
     assert seal.open(old.decode().rstrip("=")) == ""
+
+
+# -- asking by voice where key 3 is offered ----------------------------------------------------------
+
+@pytest.mark.parametrize("words", ["Call me back.", "call me", "Please call me back"])
+def test_saying_call_me_back_where_key_3_is_offered_is_key_3(line, words):
+    app = line.app()
+    call = to_busy_line(app.test_client())
+    call.say(words)
+    assert call.heard == OWN
+    call.press("1")
+    assert call.heard == BEFORE_TONE
+    assert requests_of(app)[0].reason == "busy"
+
+
+def test_in_spanish_llamenme_said_at_the_offer_asks_for_a_callback(line):
+    app = line.app()
+    call = Call(app.test_client())
+    call.start()
+    call.press("8")
+    call.press("0")
+    call.dial_ends("no-answer")
+    call.say("Llámenme, por favor")
+    assert call.heard.startswith("Le devolveremos la llamada al número que termina en 0, 1, 2, 3.")
+
+
+def test_call_me_back_heard_without_confidence_or_by_a_line_without_requests_is_not_a_request(line):
+    app = line.app()
+    call = to_busy_line(app.test_client())
+    call.say("call me back", confidence="0.2")
+    assert call.heard != OWN and requests_of(app) == []
+    off = line.app(IVR_CALLBACK_KEYS="")
+    call = to_busy_line(off.test_client())
+    call.say("call me back")
+    assert "call you back" not in call.heard
+
+
+def test_an_emergency_said_at_the_offer_is_answered_with_the_notice_first(line):
+    app = line.app()
+    call = to_busy_line(app.test_client())
+    call.say("call me back my son is not breathing")
+    assert call.heard.startswith("If this is a medical emergency, please hang up and dial 9 1 1.")
+    assert requests_of(app) == []
