@@ -139,7 +139,9 @@ def _next_lines(menu: Menu, opening: datetime | None, now: datetime, fill) -> tu
     if opening is None:
         when = fill(menu, phrases["callback_soon"])
     else:
-        when = fill(menu, phrases["callback_next_open"], when=describe_opening(opening, now, menu.language))
+        # A text may be read the next day: it names the weekday, never "tomorrow".
+        when = fill(menu, phrases["callback_next_open"],
+                    when=describe_opening(opening, now, menu.language, relative=fill is spoken))
     return when, fill(menu, phrases["callback_from"])
 
 

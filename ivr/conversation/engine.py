@@ -5,6 +5,7 @@ It knows nothing of Flask or Twilio; the voice and SMS renderers turn its answer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -127,9 +128,13 @@ def written(menu: Menu, text: str, **extra: str) -> str:
     return _fill(menu, text, for_reading, extra)
 
 
+_DOUBLE_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
+
+
 def _fill(menu: Menu, text: str, number_format, extra: dict[str, str]) -> str:
     numbers = {name: number_format(number) for name, number in menu.phones.items()}
-    return text.format_map({"name": menu.name, **numbers, **extra})
+    # A value ending in an abbreviation ("5 p. m.") before the phrase's own full stop: one stop.
+    return _DOUBLE_STOP.sub(".", text.format_map({"name": menu.name, **numbers, **extra}))
 
 
 # -- voice ----------------------------------------------------------------------------------------

@@ -131,9 +131,11 @@ _OPENING = {
 }
 
 
-def describe_opening(opening: datetime | None, now: datetime, language: str = "en-US") -> str:
+def describe_opening(opening: datetime | None, now: datetime, language: str = "en-US",
+                     relative: bool = True) -> str:
     """When the line opens next, as said on the phone: "today at 1 PM", "tomorrow at 8 AM",
-    "on Monday at 8 AM", "on Friday, January 2 at 8 AM" (in Spanish: "mañana a las 8 a. m.")."""
+    "on Monday at 8 AM", "on Friday, January 2 at 8 AM" (in Spanish: "mañana a las 8 a. m.").
+    relative=False never says today or tomorrow (a text may be read the next day): the weekday."""
     words = _OPENING.get(language[:2], _OPENING["en"])
     if opening is None:
         return words["never"]
@@ -143,9 +145,9 @@ def describe_opening(opening: datetime | None, now: datetime, language: str = "e
     one = opening.hour % 12 == 1 and opening.time() not in (time(12, 0), time(0, 0))
     at = words["at_one" if one else "at"].format(time=spoken_time(opening.time(), language))
     day = _words(language)["days"][opening.weekday()]
-    if days == 0:
+    if relative and days == 0:
         return words["today"].format(at=at)
-    if days == 1:
+    if relative and days == 1:
         return words["tomorrow"].format(at=at)
     if days < 7:
         return words["weekday"].format(day=day, at=at)

@@ -197,3 +197,10 @@ def test_the_shipped_menus_add_their_own_callback_words_in_each_language():
     assert callback_flow.asked_by_text(shipped, "devuélvanme la llamada") == "es-US"
     assert callback_flow.asked_by_text(shipped, "callme") == "en-US"
     assert callback_flow.asked_by_text(shipped, "call me maybe later") is None
+
+
+def test_hours_ending_in_p_m_before_a_full_stop_make_one_stop_not_two(with_hours):
+    spanish = engine.translation(with_hours, "es-US")
+    said = " ".join(engine.closed(spanish, callbacks=True).prompt)
+    assert "p. m." in said and "m.." not in said
+    assert "..." not in said

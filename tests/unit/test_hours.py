@@ -70,6 +70,14 @@ def test_next_opening(menu, moment, expected):
     assert describe_opening(menu.hours.next_opening(moment), moment) == expected
 
 
+def test_written_for_a_text_the_opening_names_the_weekday_never_today_or_tomorrow(menu):
+    tuesday_evening, wednesday_lunch = utc(2026, 11, 24, 23, 0), utc(2026, 11, 25, 17, 30)
+    assert describe_opening(menu.hours.next_opening(tuesday_evening), tuesday_evening,
+                            relative=False) == "on Wednesday at 8 AM"
+    assert describe_opening(menu.hours.next_opening(wednesday_lunch), wednesday_lunch, "es-US",
+                            relative=False) == "el miércoles a la 1 p. m."
+
+
 def test_next_opening_is_wall_clock_time_across_a_dst_change(menu):
     opening = menu.hours.next_opening(utc(2026, 3, 7, 15, 0))
     assert (opening.date(), opening.time()) == (date(2026, 3, 9), time(8, 0))
