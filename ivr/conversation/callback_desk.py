@@ -10,8 +10,6 @@ from .ports import CallbacksFull
 
 log = logging.getLogger("ivr")
 
-HOUR_SECONDS, DAY_SECONDS = 3600.0, 86400.0
-
 
 def _log_full(period: str) -> None:
     log.warning("The line has taken all the callback requests it may in %s (IVR_CALLBACKS_PER_%s): "
@@ -47,14 +45,9 @@ class CallbackDesk:
         asked when the caller presses 3, so nobody keys a number in for nothing. request() checks again,
         in the transaction that writes, so two callers at once never pass the caps."""
         limits = self.limits
-        if limits.per_hour < 1 or limits.per_day < 1:
-            return False
-        # Newest first, and no more than the day's cap is ever needed to decide.
-        created = [r.created for r in self.callbacks.newest(limit=max(limits.per_day, limits.per_hour))]
-        in_hour = sum(1 for at in created if at > now - HOUR_SECONDS)
-        in_day = sum(1 for at in created if at > now - DAY_SECONDS)
-        if in_hour >= limits.per_hour or in_day >= limits.per_day:
-            _log_full("hour" if in_hour >= limits.per_hour else "day")
+        period = self.callbacks.full_for(now, limits.per_hour, limits.per_day)
+        if period is not None:
+            _log_full(period)
             return False
         return True
 

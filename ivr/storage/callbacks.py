@@ -75,13 +75,14 @@ def _request(row, number: str | None = None) -> CallbackRequest:
     return CallbackRequest(**values, number=number)
 
 
-def _check_caps(connection: Connection, now: float, per_hour: int, per_day: int) -> None:
-    # Counted under the same lock as the insert, so requests arriving together never pass the caps.
+def _over_caps(connection: Connection, now: float, per_hour: int, per_day: int) -> str | None:
+    """The period ("hour" or "day") whose cap the requests created before `now` have reached, or None."""
     for period, seconds, cap in (("hour", 3600.0, per_hour), ("day", float(DAY_SECONDS), per_day)):
         made = connection.execute(select(func.count()).select_from(callbacks)
                                   .where(callbacks.c.created > now - seconds)).scalar_one()
         if made >= cap:
-            raise CallbacksFull(period)
+            return period
+    return None
 
 
 def _topics(topics: Iterable[str]) -> list[str]:
@@ -151,8 +152,9 @@ class Callbacks:
             row = connection.execute(select(callbacks.c.id, callbacks.c.topics, callbacks.c.number_verified)
                                      .where(callbacks.c.number_hash == number_hash,
                                             callbacks.c.status.in_(OPEN_STATES))).first()
-            if row is None and caps is not None:
-                _check_caps(connection, now, *caps)
+            # Counted under the same lock as the insert: requests arriving together never pass the caps.
+            if row is None and caps is not None and (period := _over_caps(connection, now, *caps)):
+                raise CallbacksFull(period)
             if row is None:
                 inserted = connection.execute(callbacks.insert().values(
                     number_hash=number_hash, number_encrypted=token, number_verified=bool(verified),
@@ -204,6 +206,10 @@ class Callbacks:
         statement = (select(*_SUMMARY).where(callbacks.c.status.in_(OPEN_STATES))
                      .order_by(callbacks.c.created, callbacks.c.id).limit(limit))
         return [_request(row) for row in self._run("read", lambda c: c.execute(statement).all())]
+
+    def full_for(self, now: float, per_hour: int, per_day: int) -> str | None:
+        """The period ("hour" or "day") whose cap of new requests is reached at `now`, or None."""
+        return self._run("read", lambda c: _over_caps(c, now, per_hour, per_day))
 
     def count_open(self) -> int:
         """How many requests are open (new or in progress): what an announcement to staff says."""

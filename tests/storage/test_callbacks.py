@@ -202,3 +202,14 @@ def test_callers_asking_at_one_moment_never_pass_the_cap(store, database_url):
     outcomes = race(_request_in_process, lambda index: (database_url, f"+1502555{index:04d}"), 5)
     assert outcomes == ["full"] * 3 + ["taken"] * 2
     assert len(Callbacks.for_store(store, [CAP_KEY]).newest()) == 2
+
+
+def test_full_for_names_the_period_whose_cap_is_reached(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    assert callbacks.full_for(NOW, 1, 5) is None
+    callbacks.request(NUMBER, True, "en-US", "closed", [], NOW)
+    assert callbacks.full_for(NOW + 60, 1, 5) == "hour"
+    assert callbacks.full_for(NOW + 3601, 1, 5) is None
+    assert callbacks.full_for(NOW + 3601, 2, 1) == "day"
+    assert callbacks.full_for(NOW + DAY + 1, 1, 1) is None
+    assert callbacks.full_for(NOW, 0, 5) == "hour"  # a cap of 0 takes none
