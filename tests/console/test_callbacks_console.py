@@ -384,3 +384,12 @@ def test_twilios_refusal_is_logged_by_its_code_alone(app, fake, caplog):
     assert f"Twilio refused recording {sid}'s audio (HTTP 400, error 16109)" in logged
     assert_no_number(logged)
     assert client.get(f"/console/callbacks/{request_id}/recording").status_code == 200
+
+
+def test_the_overview_links_the_queue_for_those_who_call_back_only(app):
+    for username, role, shown in (("sam", "scheduler", True), ("ada", "admin", True),
+                                  ("vera", "viewer", False), ("eddie", "editor", False),
+                                  ("cleo", "clinician", False)):
+        page = signed_in(app, username, role).get("/console/").get_data(as_text=True)
+        assert ("Callbacks</a>: families waiting to be called back" in page) is shown, role
+        assert ('href="/console/callbacks"' in page) is shown, role
