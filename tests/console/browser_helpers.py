@@ -45,10 +45,9 @@ def axe_violations(page) -> list[dict]:
             for v in results["violations"] if v["impact"] in ("serious", "critical")]
 
 
-def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD,
-                     clock: Callable[[], float] = time.time) -> None:
-    """Sign in with the keyboard alone: type the username, Tab, type the password, Enter; then the
-    second factor, its code computed at `clock` (the served app's clock, when a test moves it)."""
+def keyboard_password(page, base: str, username: str, password: str = PASSWORD) -> None:
+    """The sign-in page by keyboard: type the username, Tab, type the password, Enter (a role with a
+    second factor is then on its page)."""
     page.goto(base + "/console/sign-in")
     # The username field has the focus (autofocus); Tab to the password, Enter submits.
     page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
@@ -57,6 +56,13 @@ def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD,
     page.keyboard.type(password)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+
+
+def keyboard_sign_in(page, base: str, username: str, password: str = PASSWORD,
+                     clock: Callable[[], float] = time.time) -> None:
+    """Sign in with the keyboard alone: type the username, Tab, type the password, Enter; then the
+    second factor, its code computed at `clock` (the served app's clock, when a test moves it)."""
+    keyboard_password(page, base, username, password)
     if "/console/two-factor" in page.url:
         keyboard_second_factor(page, base, username, clock)
 

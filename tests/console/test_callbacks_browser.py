@@ -13,7 +13,7 @@ from browser_helpers import axe_violations, keyboard_sign_in, press, serving
 from conftest import ACCOUNT, TOKEN, environment
 from console_helpers import add_account, console_app, token_in
 from cryptography.fernet import Fernet
-from fake_twilio import FakeTwilio, recording_sid, silent_mp3
+from fake_twilio import recording_sid, silent_mp3
 
 from ivr import cli
 from ivr.console.auth import EXTENSION
@@ -30,9 +30,8 @@ BEHIND = 31 * DAY
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        yield fake
+def fake(twilio):
+    return twilio  # the root conftest's fake Twilio REST API
 
 
 @pytest.fixture

@@ -9,11 +9,19 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_helpers import ENROLLED, axe_violations, keyboard_second_factor, keyboard_sign_in, press, serving
-from conftest import ACCOUNT, CALLER, TOKEN, Call, environment
+from browser_helpers import (
+    ENROLLED,
+    axe_violations,
+    keyboard_password,
+    keyboard_second_factor,
+    keyboard_sign_in,
+    press,
+    serving,
+)
+from conftest import ACCOUNT, CALLER, Call, environment
 from console_helpers import add_account, console_app
 from cryptography.fernet import Fernet
-from fake_twilio import FakeTwilio, recording_sid, silent_mp3
+from fake_twilio import recording_sid, silent_mp3
 from test_callbacks_voice import message_left, recording_callback, to_busy_line
 
 from ivr import cli
@@ -28,9 +36,8 @@ BEHIND = 31 * 86400.0
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        yield fake
+def fake(twilio):
+    return twilio  # the root conftest's fake Twilio REST API
 
 
 def test_a_family_asks_by_phone_a_scheduler_with_a_code_calls_back_and_the_purge_forgets(
@@ -59,13 +66,7 @@ def test_a_family_asks_by_phone_a_scheduler_with_a_code_calls_back_and_the_purge
     add_account(app, "vera", "viewer")
     with serving(app) as base:
         # First sign-in: the password, then the enrolment page with the secret as text.
-        page.goto(base + "/console/sign-in")
-        page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
-        page.keyboard.type("sam")
-        page.keyboard.press("Tab")
-        page.keyboard.type("correct horse battery staple")
-        with page.expect_navigation():
-            page.keyboard.press("Enter")
+        keyboard_password(page, base, "sam")
         assert page.url.startswith(base + "/console/two-factor")
         assert page.locator("#totp-secret").count() == 1 and page.locator("svg.qr").count() == 1
         keyboard_second_factor(page, base, "sam", console_clock.clock)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_helpers import axe_violations, keyboard_second_factor, press, tab_to
-from console_helpers import PASSWORD, add_account
+from browser_helpers import axe_violations, keyboard_password, keyboard_second_factor, press, tab_to
+from console_helpers import add_account
 
 from ivr.console import two_factor
 from ivr.console.auth import EXTENSION
@@ -16,20 +16,10 @@ from ivr.console.auth import EXTENSION
 pytestmark = pytest.mark.browser
 
 
-def type_password(page, base: str, username: str) -> None:
-    page.goto(base + "/console/sign-in")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")
-    page.keyboard.type(username)
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
-
-
 def test_a_scheduler_enrols_by_keyboard_then_signs_in_with_a_code(served, page):
     app, base = served
     add_account(app, "sam", "scheduler")
-    type_password(page, base, "sam")
+    keyboard_password(page, base, "sam")
     assert page.url == base + "/console/two-factor"
     assert page.get_by_role("heading", name="Set up your second factor", level=1).is_visible()
     qr = page.locator("svg.qr")
@@ -60,7 +50,7 @@ def test_a_scheduler_enrols_by_keyboard_then_signs_in_with_a_code(served, page):
     press(page, "Sign out")
     assert page.get_by_text("You are signed out.").is_visible()
 
-    type_password(page, base, "sam")
+    keyboard_password(page, base, "sam")
     assert page.url == base + "/console/two-factor"
     assert page.get_by_role("heading", name="Code from your app", level=1).is_visible()
     assert page.locator("#totp-secret").count() == 0
