@@ -185,6 +185,35 @@ class Callbacks:
 
         return self._run("write", write, immediate=True)
 
+    def offer_recording(self, request_id: int, sid: str,
+                        may_replace: bool = True) -> tuple[str, tuple[str, ...]]:
+        """A recording Twilio says was made for request `request_id`, decided in one transaction:
+        (outcome, SIDs to delete at Twilio). "attached" or "replaced" (the old SID to delete);
+        "kept" when the ask may not replace (`may_replace` False: a keyed, unverified number) and the
+        request has a message (the new SID to delete); "again" for the SID the request already holds;
+        "refused" for an unknown or closed request. A SID that a request holds is never given to
+        delete, so a replayed callback never deletes the message a request still has."""
+
+        def write(connection: Connection) -> tuple[str, tuple[str, ...]]:
+            row = connection.execute(select(callbacks.c.status, callbacks.c.recording_sid)
+                                     .where(callbacks.c.id == request_id)).first()
+            if row is not None and row.recording_sid == sid:
+                return "again", ()
+            held = connection.execute(select(callbacks.c.id).where(callbacks.c.recording_sid == sid)
+                                      .limit(1)).first() is not None
+            unheld = () if held else (sid,)
+            if row is None or row.status not in OPEN_STATES:
+                return "refused", unheld
+            if held:  # another request's message (a callback from before an id was reused)
+                return "refused", ()
+            if row.recording_sid and not may_replace:
+                return "kept", (sid,)
+            connection.execute(update(callbacks).where(callbacks.c.id == request_id)
+                               .values(recording_sid=sid))
+            return ("replaced", (row.recording_sid,)) if row.recording_sid else ("attached", ())
+
+        return self._run("write", write, immediate=True)
+
     def get(self, request_id: int) -> CallbackRequest | None:
         """The request with its number decrypted, or None; CallbackKeyError if no key decrypts it."""
         row = self._run("read", lambda c: c.execute(select(callbacks)

@@ -202,3 +202,32 @@ def test_callers_asking_at_one_moment_never_pass_the_cap(store, database_url):
     outcomes = race(_request_in_process, lambda index: (database_url, f"+1502555{index:04d}"), 5)
     assert outcomes == ["full"] * 3 + ["taken"] * 2
     assert len(Callbacks.for_store(store, [CAP_KEY]).newest()) == 2
+
+
+def test_an_offered_recording_never_deletes_the_one_a_request_holds(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    first, second, third = ("RE" + c * 32 for c in "123")
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    assert callbacks.offer_recording(request_id, first) == ("attached", ())
+    assert callbacks.offer_recording(request_id, first) == ("again", ())
+    assert callbacks.offer_recording(request_id, second) == ("replaced", (first,))
+    callbacks.close(request_id, "done", "ana", "", NOW + 10)
+    # A replay for the closed request: what it holds stays; anything else is deleted.
+    assert callbacks.offer_recording(request_id, second) == ("again", ())
+    assert callbacks.offer_recording(request_id, third) == ("refused", (third,))
+    assert callbacks.get(request_id).recording_sid == second
+    # A callback for another (or no) request naming a SID a request holds never deletes it.
+    other, _ = callbacks.request(OTHER, True, "en-US", "busy", [], NOW + 20)
+    assert callbacks.offer_recording(other, second) == ("refused", ())
+    assert callbacks.offer_recording(999, second) == ("refused", ())
+    assert callbacks.offer_recording(999, third) == ("refused", (third,))
+    assert callbacks.get(other).recording_sid is None
+
+
+def test_an_ask_that_may_not_replace_keeps_the_first_message(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    first, second = "RE" + "4" * 32, "RE" + "5" * 32
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    assert callbacks.offer_recording(request_id, first, may_replace=False) == ("attached", ())
+    assert callbacks.offer_recording(request_id, second, may_replace=False) == ("kept", (second,))
+    assert callbacks.get(request_id).recording_sid == first
