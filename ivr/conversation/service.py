@@ -247,8 +247,10 @@ class Conversation:
             outcome = self.texting.text_confirmation(menu, call, body)
             self.events.record(call.sid, "callback_text", None, menu.language, outcome)
             texted = outcome == "sent"
-        return callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
+        turn = callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
                                     self.callbacks.transcribe)
+        # Only the caller's own, attested number may replace a message the request already has.
+        return replace(turn, record=replace(turn.record, may_replace=ask.verified))
 
     def _opening(self, menu: Menu, now: datetime) -> datetime | None:
         """When scheduling next opens, or None when it is open now or the file has no hours."""
@@ -265,10 +267,12 @@ class Conversation:
         now = self.clock()
         return CallStep(callback_flow.done(menu, self._opening(menu, now), now, texted), menu, call.informed)
 
-    def recorded(self, request_id: int, recording_sid: str, url: str, status: str) -> str:
+    def recorded(self, request_id: int, recording_sid: str, url: str, status: str,
+                 may_replace: bool = False) -> str:
         """Twilio's recording status callback for request `request_id`: "ignored" (not completed, or
-        callbacks are off), "refused" (the URL is not Twilio's API), "unavailable" (the store failed),
-        or what the desk did with it ("attached", "replaced", "refused")."""
+        callbacks are off), "bad_url" (the URL is not Twilio's API), "unavailable" (the store failed),
+        or what the desk did with it (see CallbackDesk.attach). `may_replace`: the ask was the
+        caller's own attested number, as the signed callback address says."""
         if status != "completed" or self.callbacks is None:
             return "ignored"
         if not url.startswith(TWILIO_API):
@@ -276,7 +280,7 @@ class Conversation:
                         request_id)
             return "bad_url"
         try:
-            return self.callbacks.attach(request_id, recording_sid)
+            return self.callbacks.attach(request_id, recording_sid, may_replace)
         except StorageUnavailable:
             log.exception("Callback request %d: the store failed; the recording is not attached", request_id)
             return "unavailable"

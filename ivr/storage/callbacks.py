@@ -134,8 +134,10 @@ class Callbacks:
                 now: float, caps: tuple[int, int] | None = None) -> tuple[int, bool]:
         """Record that `number` asked to be called back; returns (id, created_new). A number with an
         open request gets no second one: that request takes the new reason, language and topics
-        (added to its own) and is updated now. With `caps` (per hour, per day), CallbacksFull when a
-        new request would be one more than the line has taken in the hour or day before `now`."""
+        (added to its own) and is updated now, except that an ask not `verified` (a keyed number,
+        which anyone can key) only adds its topics to a verified request. With `caps` (per hour, per
+        day), CallbacksFull when a new request would be one more than the line has taken in the hour
+        or day before `now`."""
         if reason not in REASONS:
             raise CallbackError(f"a callback request's reason is one of {', '.join(REASONS)}")
         if not language:
@@ -160,8 +162,12 @@ class Callbacks:
                     created=now, updated=now, status="new", note=""))
                 return inserted.inserted_primary_key[0], True
             merged = dict.fromkeys([t for t in row.topics.split(",") if t] + topics)
+            changes = {"reason": reason, "language": language}
+            if row.number_verified and not verified:
+                # A stranger keying the family's number never changes what the family asked.
+                changes = {}
             connection.execute(update(callbacks).where(callbacks.c.id == row.id).values(
-                reason=reason, language=language, topics=",".join(merged), updated=now,
+                topics=",".join(merged), updated=now, **changes,
                 # Once the number was shown to be the family's, it stays so.
                 number_verified=bool(row.number_verified) or bool(verified)))
             return row.id, False

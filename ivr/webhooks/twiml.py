@@ -73,7 +73,7 @@ def _record(response: VoiceResponse, turn: Turn, urls: Urls) -> None:
     extra = {"transcribe": True} if record.transcribe else {}
     response.record(max_length=record.max_seconds, finish_on_key="#", play_beep=True,
                     action=urls.callback_done(record.texted), method="POST",
-                    recording_status_callback=urls.recording(record.request),
+                    recording_status_callback=urls.recording(record.request, record.may_replace),
                     recording_status_callback_method="POST",
                     recording_status_callback_event="completed", **extra)
     response.redirect(urls.callback_done(record.texted), method="POST")
@@ -118,6 +118,9 @@ ATTESTATION = "stir"
 # A callback request's state: why it is asked, the keyed number (sealed), the topics listened to,
 # whether a confirmation was texted, and the request (for the recording's callback).
 WHY, NUMBER, TOPICS, TEXTED, REQUEST = "why", "num", "seen", "sent", "rid"
+# In the recording's callback: the ask was the caller's own attested number, so its message may
+# replace the request's (Twilio signs the address: a caller cannot add it).
+REPLACES = "own"
 
 
 class Urls:
@@ -178,9 +181,11 @@ class Urls:
         """Where the call goes after the callback message (Record's action, and after it)."""
         return self._url("voice.callback_done", **({TEXTED: "1"} if texted else {}))
 
-    def recording(self, request_id: int) -> str:
-        """Twilio's recording status callback for callback request `request_id`."""
-        return self._url("voice.callback_recording", **{REQUEST: str(request_id)})
+    def recording(self, request_id: int, may_replace: bool = False) -> str:
+        """Twilio's recording status callback for callback request `request_id` (`may_replace`: the
+        message may replace one the request has)."""
+        values = {REQUEST: str(request_id), **({REPLACES: "1"} if may_replace else {})}
+        return self._url("voice.callback_recording", **values)
 
     def dial_ended(self) -> str:
         """Where Twilio posts the outcome of the transfer."""

@@ -18,7 +18,7 @@ from ..model.menu import NODE_ID
 from ..model.phone import is_callable_caller_id
 from .sealed import Seal
 from .signature import require_twilio_signature
-from .twiml import ATTESTATION, INFORMED, NUMBER, REQUEST, TEXTED, TOPICS, WHY, Urls, render
+from .twiml import ATTESTATION, INFORMED, NUMBER, REPLACES, REQUEST, TEXTED, TOPICS, WHY, Urls, render
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
@@ -188,7 +188,8 @@ def callback_recording() -> Response:
         return Response("", status=400)
     try:
         outcome = _conversation().recorded(int(request_id), sid, request.form.get("RecordingUrl", ""),
-                                           request.form.get("RecordingStatus", ""))
+                                           request.form.get("RecordingStatus", ""),
+                                           may_replace=request.args.get(REPLACES) == "1")
     except Exception:  # never an error page to Twilio; the request stays without its message
         log.exception("Callback request %s: the recording status callback failed", request_id)
         return Response("", status=500)

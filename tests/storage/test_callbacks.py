@@ -231,3 +231,15 @@ def test_an_ask_that_may_not_replace_keeps_the_first_message(store):
     assert callbacks.offer_recording(request_id, first, may_replace=False) == ("attached", ())
     assert callbacks.offer_recording(request_id, second, may_replace=False) == ("kept", (second,))
     assert callbacks.get(request_id).recording_sid == first
+
+
+def test_an_unverified_ask_only_adds_topics_to_a_verified_request(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "closed", ["pump"], NOW)
+    assert callbacks.request(NUMBER, False, "es-US", "no_answer", ["botox"], NOW + 60) == (request_id, False)
+    kept = callbacks.get(request_id)
+    assert (kept.language, kept.reason, kept.topics, kept.number_verified, kept.updated) == \
+        ("en-US", "closed", ("pump", "botox"), True, NOW + 60)
+    # The family itself, verified again, changes what it asks.
+    callbacks.request(NUMBER, True, "es-US", "busy", [], NOW + 120)
+    assert (callbacks.get(request_id).language, callbacks.get(request_id).reason) == ("es-US", "busy")

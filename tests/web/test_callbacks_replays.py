@@ -1,0 +1,121 @@
+"""Recording status callbacks that must not cost a family their message: a stranger keying the
+family's number, replayed callbacks (old, or for a closed request), callbacks while callback requests
+are off or the store is down; through the signed webhooks, the recordings at the fake Twilio."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import test_callbacks_voice
+from conftest import CALLER, Call
+from fake_twilio import recording_sid
+from test_callbacks_voice import (
+    message_left,
+    record_element,
+    recording_callback,
+    requests_of,
+    to_busy_line,
+)
+
+STRANGER = "+12125550100"
+line = test_callbacks_voice.line  # the fixture: a line taking callback requests, its API the fake Twilio
+
+
+@pytest.fixture
+def log_lines():
+    """Every message the "ivr" logger writes during the test (it does not propagate to caplog)."""
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(f"{record.levelname} {record.getMessage()}")
+
+    logger = logging.getLogger("ivr")
+    handler, level = Keep(logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield lines
+    logger.setLevel(level)
+    logger.removeHandler(handler)
+
+
+def deleted(twilio) -> list[str]:
+    """The SIDs of the recordings deleted at the fake Twilio, in order."""
+    return [r.path.rsplit("/", 1)[-1].removesuffix(".json") for r in twilio.requests if r.method == "DELETE"]
+
+
+def family_asks(client) -> Call:
+    """The family, from their own attested number, asks after a busy transfer and is recorded."""
+    call = to_busy_line(client)
+    call.press("3")
+    call.press("1")
+    record_element(call)
+    return call
+
+
+def stranger_keys_the_family_s_number(client, spanish: bool = False) -> Call:
+    """Someone else, calling from another number without attestation, keys the family's number in."""
+    call = Call(client, caller=STRANGER)
+    call.params.pop("StirVerstat", None)
+    call.start()
+    if spanish:
+        call.press("8")
+    call.press("0")
+    call.dial_ends("no-answer")
+    assert ("oprima 3" in call.heard) == spanish
+    call.press("3")
+    call.press(CALLER.removeprefix("+1"))
+    call.press("1")
+    record_element(call)
+    return call
+
+
+def test_a_stranger_keying_the_family_s_number_never_changes_or_replaces_their_request(line, twilio,
+                                                                                       log_lines):
+    app = line.app()
+    client = app.test_client()
+    family = family_asks(client)
+    assert "own=1" in family.recording_path
+    ours = recording_sid()
+    twilio.recordings[ours] = b"the family's message"
+    assert recording_callback(client, family, ours).status_code == 204
+
+    stranger = stranger_keys_the_family_s_number(client, spanish=True)
+    assert "own=" not in stranger.recording_path
+    theirs = recording_sid()
+    twilio.recordings[theirs] = b"a stranger's message"
+    message_left(stranger, theirs)
+    assert recording_callback(client, stranger, theirs).status_code == 204
+
+    (request,) = requests_of(app)
+    assert (request.number, request.number_verified, request.language, request.reason) == \
+        (CALLER, True, "en-US", "busy")
+    assert request.recording_sid == ours and ours in twilio.recordings
+    assert deleted(twilio) == [theirs] and theirs not in twilio.recordings
+    logged = "\n".join(log_lines)
+    assert f"Callback request {request.id}: a new recording from a number not verified" in logged
+    for private in (CALLER[-4:], STRANGER[-4:], "0, 1, 2, 3"):
+        assert private not in logged
+
+
+def test_a_stranger_s_message_is_kept_when_the_family_left_none(line, twilio):
+    app = line.app()
+    client = app.test_client()
+    family_asks(client)
+    stranger = stranger_keys_the_family_s_number(client)
+    theirs = recording_sid()
+    assert recording_callback(client, stranger, theirs).status_code == 204
+    (request,) = requests_of(app)
+    assert (request.recording_sid, request.language, request.reason) == (theirs, "en-US", "busy")
+    assert deleted(twilio) == []
+
+
+def test_the_family_asking_again_replaces_their_own_message(line, twilio):
+    app = line.app()
+    client = app.test_client()
+    first, second = recording_sid(), recording_sid()
+    assert recording_callback(client, family_asks(client), first).status_code == 204
+    assert recording_callback(client, family_asks(client), second).status_code == 204
+    assert requests_of(app)[0].recording_sid == second
+    assert deleted(twilio) == [first]
