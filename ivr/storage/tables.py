@@ -162,7 +162,10 @@ callbacks = Table("callbacks", metadata,
                         postgresql_where=text("status IN ('new', 'in_progress')")),
                   # The purge's two questions: closed long ago, or created long ago.
                   Index("callbacks_by_closed", "closed_at"),
-                  Index("callbacks_by_created", "created"))
+                  Index("callbacks_by_created", "created"),
+                  # SQLite: ids are never reused after a purge, so a late callback or the audit log's
+                  # "callback request N" never points to another family (PostgreSQL never reuses them).
+                  sqlite_autoincrement=True)
 
 # The console's second factor (TOTP, RFC 6238) of the accounts that see families' details. account is
 # the users row; secret_encrypted a Fernet token of the base32 secret (a key derived from the console's

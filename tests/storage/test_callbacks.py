@@ -4,6 +4,7 @@ status flow, key rotation, the purge by age, and nothing about a request logged 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from conftest import race
@@ -11,8 +12,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, text
 
 from ivr.conversation.ports import CallbacksFull
+from ivr.storage import sql
 from ivr.storage.callbacks import CallbackError, CallbackKeyError, Callbacks
-from ivr.storage.sql import HEAD, upgrade
+from ivr.storage.sql import HEAD, make_engine, upgrade
 
 NUMBER = "+15025550143"
 OTHER = "+15025550188"
@@ -243,3 +245,73 @@ def test_an_unverified_ask_only_adds_topics_to_a_verified_request(store):
     # The family itself, verified again, changes what it asks.
     callbacks.request(NUMBER, True, "es-US", "busy", [], NOW + 120)
     assert (callbacks.get(request_id).language, callbacks.get(request_id).reason) == ("es-US", "busy")
+
+
+def test_a_purged_request_s_id_is_never_given_again(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    kept, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    purged, _ = callbacks.request(OTHER, True, "en-US", "busy", [], NOW)
+    callbacks.close(purged, "done", "ana", "", NOW + 10)
+    assert [i for i, _ in callbacks.purge(NOW + 31 * DAY, 30, 90)] == [purged]
+    later, _ = callbacks.request("+15025550166", True, "en-US", "busy", [], NOW + 31 * DAY)
+    assert later > purged > kept
+
+
+def migrate_to(url: str, revision: str) -> None:
+    """Migrate the database at `url` only as far as `revision`, as `ivr db upgrade` runs Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            config = Config()
+            config.set_main_option("script_location", str(Path(sql.__file__).parent / "migrations"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_migration_0009_keeps_the_requests_and_never_reuses_an_id(database_url, store):
+    # A real 0008 table (0007's, without AUTOINCREMENT on SQLite): dropped and made again by 0007.
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE callbacks"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    engine.dispose()
+    migrate_to(database_url, "0008")
+    key = Fernet.generate_key().decode()
+    callbacks = Callbacks.for_store(store, [key])
+    first, _ = callbacks.request(NUMBER, True, "en-US", "closed", ["pump"], NOW)
+    second, _ = callbacks.request(OTHER, False, "es-US", "busy", [], NOW)
+    third, _ = callbacks.request("+15025550166", True, "en-US", "busy", [], NOW)
+    callbacks.set_recording(first, "RE" + "7" * 32)
+    for purged in (second, third):
+        callbacks.close(purged, "done", "ana", "", NOW)
+    callbacks.purge(NOW + 31 * DAY, 30, 90)
+    with engine.begin() as connection:  # the audit log names the last one, purged
+        connection.execute(text("INSERT INTO audit (at, actor, action, subject, detail) VALUES "
+                                "(:at, 'ana', 'callback closed', :subject, '')"),
+                           {"at": NOW, "subject": f"callback request {third}"})
+    engine.dispose()
+    before = rows(database_url)
+    assert upgrade(database_url) == ("0008", HEAD)
+    assert rows(database_url) == before
+    kept = callbacks.get(first)
+    assert (kept.number, kept.topics, kept.recording_sid) == (NUMBER, ("pump",), "RE" + "7" * 32)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            indexes = {i["name"]: i["unique"] for i in inspect(connection).get_indexes("callbacks")}
+            if engine.dialect.name == "sqlite":
+                made = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'callbacks'"))
+                assert "AUTOINCREMENT" in made.scalar()
+    finally:
+        engine.dispose()
+    assert indexes == {"callbacks_open_by_number": True, "callbacks_by_closed": False,
+                       "callbacks_by_created": False}
+    # One open request per number still (the partial index), and ids after every one seen.
+    assert callbacks.request(NUMBER, True, "en-US", "busy", [], NOW + 31 * DAY) == (first, False)
+    newest, created = callbacks.request(OTHER, True, "en-US", "busy", [], NOW + 31 * DAY)
+    assert created and newest > third
