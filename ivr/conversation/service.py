@@ -269,12 +269,15 @@ class Conversation:
 
     def recorded(self, request_id: int, recording_sid: str, url: str, status: str,
                  may_replace: bool = False) -> str:
-        """Twilio's recording status callback for request `request_id`: "ignored" (not completed, or
-        callbacks are off), "bad_url" (the URL is not Twilio's API), "unavailable" (the store failed),
+        """Twilio's recording status callback for request `request_id`: "ignored" (not completed),
+        "off" (callback requests are off: the webhook deletes it at Twilio), "bad_url" (the URL is not
+        Twilio's API), "unavailable" (the store failed: logged with the SID for staff to delete it),
         or what the desk did with it (see CallbackDesk.attach). `may_replace`: the ask was the
         caller's own attested number, as the signed callback address says."""
-        if status != "completed" or self.callbacks is None:
+        if status != "completed":
             return "ignored"
+        if self.callbacks is None:
+            return "off"
         if not url.startswith(TWILIO_API):
             log.warning("Callback request %d: a recording refused: its address is not Twilio's API",
                         request_id)
@@ -282,7 +285,10 @@ class Conversation:
         try:
             return self.callbacks.attach(request_id, recording_sid, may_replace)
         except StorageUnavailable:
-            log.exception("Callback request %d: the store failed; the recording is not attached", request_id)
+            # Twilio does not retry a 503: the SID (nothing personal) lets staff delete it by hand.
+            log.exception("Callback request %d: the store failed; recording %s is not attached and is "
+                          "still at Twilio: delete it in the Twilio Console (Monitor, Recordings)",
+                          request_id, recording_sid)
             return "unavailable"
 
     def _entered(self, call: Call, turn: Turn, menu: Menu, node: str | None) -> None:

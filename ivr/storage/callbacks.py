@@ -220,6 +220,11 @@ class Callbacks:
 
         return self._run("write", write, immediate=True)
 
+    def holds(self, sid: str) -> bool:
+        """Whether any request (open or closed) has recording `sid` as its message (no key needed)."""
+        statement = select(callbacks.c.id).where(callbacks.c.recording_sid == sid).limit(1)
+        return self._run("read", lambda c: c.execute(statement).first()) is not None
+
     def get(self, request_id: int) -> CallbackRequest | None:
         """The request with its number decrypted, or None; CallbackKeyError if no key decrypts it."""
         row = self._run("read", lambda c: c.execute(select(callbacks)

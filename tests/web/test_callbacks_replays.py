@@ -119,3 +119,45 @@ def test_the_family_asking_again_replaces_their_own_message(line, twilio):
     assert recording_callback(client, family_asks(client), second).status_code == 204
     assert requests_of(app)[0].recording_sid == second
     assert deleted(twilio) == [first]
+
+
+def recording_callback_to(client, path: str, rec_sid: str):
+    """Twilio's recording status callback to `path`, with its real parameters, signed."""
+    call = Call(client)
+    call.recording_path = path
+    return recording_callback(client, call, rec_sid)
+
+
+def test_a_recording_made_while_callback_requests_are_off_is_deleted_unless_a_request_holds_it(
+        line, twilio, log_lines):
+    app = line.app(IVR_CALLBACK_KEYS="")
+    client = app.test_client()
+    left = recording_sid()
+    twilio.recordings[left] = b"a message nobody can take"
+    assert recording_callback_to(client, "/voice/_callback/recording?own=1&rid=1", left).status_code == 204
+    assert deleted(twilio) == [left] and left not in twilio.recordings
+    # A request kept from when they were on still holds its message: never deleted by a replay.
+    from ivr.storage.callbacks import Callbacks
+
+    kept = Callbacks.for_store(app.extensions["ivr"].store, (test_callbacks_voice.KEY,))
+    request_id, _ = kept.request(CALLER, True, "en-US", "busy", [], 1_800_000_000.0)
+    held = recording_sid()
+    kept.set_recording(request_id, held)
+    answer = recording_callback_to(client, f"/voice/_callback/recording?own=1&rid={request_id}", held)
+    assert answer.status_code == 204
+    assert deleted(twilio) == [left]
+    assert not any(CALLER[-4:] in entry for entry in log_lines)
+
+
+def test_with_the_store_down_the_recording_s_sid_is_logged_for_staff_to_delete_it(line, twilio, log_lines):
+    app = line.app()
+    client = app.test_client()
+    family = family_asks(client)
+    store = app.extensions["ivr"].store
+    store._run("write", lambda connection: connection.exec_driver_sql("DROP TABLE callbacks"), immediate=True)
+    rec = recording_sid()
+    assert recording_callback(client, family, rec).status_code == 503
+    errors = [entry for entry in log_lines if entry.startswith("ERROR")]
+    assert any(f"recording {rec} is not attached and is still at Twilio" in entry for entry in errors)
+    assert deleted(twilio) == []
+    assert not any(CALLER[-4:] in entry for entry in log_lines)
