@@ -250,7 +250,8 @@ class Conversation:
         turn = callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
                                     self.callbacks.transcribe)
         # Only the caller's own, attested number may replace a message the request already has.
-        return replace(turn, record=replace(turn.record, may_replace=ask.verified))
+        return replace(turn, record=replace(turn.record, may_replace=ask.verified,
+                                            asked=now.timestamp()))
 
     def _opening(self, menu: Menu, now: datetime) -> datetime | None:
         """When scheduling next opens, or None when it is open now or the file has no hours."""
@@ -268,12 +269,12 @@ class Conversation:
         return CallStep(callback_flow.done(menu, self._opening(menu, now), now, texted), menu, call.informed)
 
     def recorded(self, request_id: int, recording_sid: str, url: str, status: str,
-                 may_replace: bool = False) -> str:
+                 may_replace: bool = False, asked: float | None = None) -> str:
         """Twilio's recording status callback for request `request_id`: "ignored" (not completed),
         "off" (callback requests are off: the webhook deletes it at Twilio), "bad_url" (the URL is not
         Twilio's API), "unavailable" (the store failed: logged with the SID for staff to delete it),
         or what the desk did with it (see CallbackDesk.attach). `may_replace`: the ask was the
-        caller's own attested number, as the signed callback address says."""
+        caller's own attested number, and `asked` its time, as the signed callback address says."""
         if status != "completed":
             return "ignored"
         if self.callbacks is None:
@@ -283,7 +284,7 @@ class Conversation:
                         request_id)
             return "bad_url"
         try:
-            return self.callbacks.attach(request_id, recording_sid, may_replace)
+            return self.callbacks.attach(request_id, recording_sid, may_replace, asked)
         except StorageUnavailable:
             # Twilio does not retry a 503: the SID (nothing personal) lets staff delete it by hand.
             log.exception("Callback request %d: the store failed; recording %s is not attached and is "

@@ -60,6 +60,7 @@ class CallbackRequest:
     taken_by: str | None
     note: str
     closed_at: float | None
+    asked: float | None = None  # the family's latest ask that may replace the message
     number: str | None = None
 
     @property
@@ -159,11 +160,13 @@ class Callbacks:
                 inserted = connection.execute(callbacks.insert().values(
                     number_hash=number_hash, number_encrypted=token, number_verified=bool(verified),
                     language=language, reason=reason, topics=",".join(dict.fromkeys(topics)),
-                    created=now, updated=now, status="new", note=""))
+                    created=now, updated=now, asked=now, status="new", note=""))
                 return inserted.inserted_primary_key[0], True
             merged = dict.fromkeys([t for t in row.topics.split(",") if t] + topics)
             changes = {"reason": reason, "language": language}
-            if row.number_verified and not verified:
+            if verified:  # only a verified ask may replace the message: its recording is the newest
+                changes["asked"] = now
+            elif row.number_verified:
                 # A stranger keying the family's number never changes what the family asked.
                 changes = {}
             connection.execute(update(callbacks).where(callbacks.c.id == row.id).values(
@@ -191,17 +194,20 @@ class Callbacks:
 
         return self._run("write", write, immediate=True)
 
-    def offer_recording(self, request_id: int, sid: str,
-                        may_replace: bool = True) -> tuple[str, tuple[str, ...]]:
-        """A recording Twilio says was made for request `request_id`, decided in one transaction:
-        (outcome, SIDs to delete at Twilio). "attached" or "replaced" (the old SID to delete);
-        "kept" when the ask may not replace (`may_replace` False: a keyed, unverified number) and the
-        request has a message (the new SID to delete); "again" for the SID the request already holds;
-        "refused" for an unknown or closed request. A SID that a request holds is never given to
-        delete, so a replayed callback never deletes the message a request still has."""
+    def offer_recording(self, request_id: int, sid: str, may_replace: bool = True,
+                        asked: float | None = None) -> tuple[str, tuple[str, ...]]:
+        """A recording Twilio says was made for request `request_id` at the ask of time `asked`,
+        decided in one transaction: (outcome, SIDs to delete at Twilio). "attached" or "replaced"
+        (the old SID to delete); "kept" when the ask may not replace (`may_replace` False: a keyed,
+        unverified number) and the request has a message (the new SID to delete); "stale" when the
+        request has a message and a later ask than `asked` (a replayed old callback: the new SID to
+        delete); "again" for the SID the request already holds; "refused" for an unknown or closed
+        request. A SID that a request holds is never given to delete, so a replayed callback never
+        deletes the message a request still has."""
 
         def write(connection: Connection) -> tuple[str, tuple[str, ...]]:
-            row = connection.execute(select(callbacks.c.status, callbacks.c.recording_sid)
+            row = connection.execute(select(callbacks.c.status, callbacks.c.recording_sid,
+                                            callbacks.c.asked)
                                      .where(callbacks.c.id == request_id)).first()
             if row is not None and row.recording_sid == sid:
                 return "again", ()
@@ -212,6 +218,10 @@ class Callbacks:
                 return "refused", unheld
             if held:  # another request's message (a callback from before an id was reused)
                 return "refused", ()
+            # Within a millisecond is the same ask: the time travels in the callback's address in ms.
+            if row.recording_sid and asked is not None and row.asked is not None \
+                    and asked < row.asked - 0.001:
+                return "stale", (sid,)
             if row.recording_sid and not may_replace:
                 return "kept", (sid,)
             connection.execute(update(callbacks).where(callbacks.c.id == request_id)

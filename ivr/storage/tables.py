@@ -156,6 +156,9 @@ callbacks = Table("callbacks", metadata,
                   Column("taken_by", Text),
                   Column("note", Text, nullable=False, server_default=""),
                   Column("closed_at", Float),
+                  # When the family last asked (an ask that may replace the message): a recording
+                  # callback of an older ask never replaces a newer message. NULL: from before 0010.
+                  Column("asked", Float),
                   # A number's open request, found on every new request; at most one is refused.
                   Index("callbacks_open_by_number", "number_hash", unique=True,
                         sqlite_where=text("status IN ('new', 'in_progress')"),

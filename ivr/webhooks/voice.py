@@ -19,7 +19,7 @@ from ..model.menu import NODE_ID
 from ..model.phone import is_callable_caller_id
 from .sealed import Seal
 from .signature import require_twilio_signature
-from .twiml import ATTESTATION, INFORMED, NUMBER, REPLACES, REQUEST, TEXTED, TOPICS, WHY, Urls, render
+from .twiml import ASKED, ATTESTATION, INFORMED, NUMBER, REPLACES, REQUEST, TEXTED, TOPICS, WHY, Urls, render
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
@@ -190,7 +190,8 @@ def callback_recording() -> Response:
     try:
         outcome = _conversation().recorded(int(request_id), sid, request.form.get("RecordingUrl", ""),
                                            request.form.get("RecordingStatus", ""),
-                                           may_replace=request.args.get(REPLACES) == "1")
+                                           may_replace=request.args.get(REPLACES) == "1",
+                                           asked=_asked(request.args.get(ASKED, "")))
         if outcome == "off":
             _recorded_while_off(sid)
     except Exception:  # never an error page to Twilio; the request stays without its message
@@ -201,6 +202,11 @@ def callback_recording() -> Response:
     if outcome == "unavailable":
         return Response("", status=503)
     return Response("", status=204)
+
+
+def _asked(value: str) -> float | None:
+    """The ask's time from the callback's address (milliseconds), or None (an address from before)."""
+    return int(value) / 1000 if value.isascii() and value.isdigit() and len(value) <= 15 else None
 
 
 def _recorded_while_off(sid: str) -> None:

@@ -283,21 +283,26 @@ def test_migration_0009_keeps_the_requests_and_never_reuses_an_id(database_url, 
     migrate_to(database_url, "0008")
     key = Fernet.generate_key().decode()
     callbacks = Callbacks.for_store(store, [key])
-    first, _ = callbacks.request(NUMBER, True, "en-US", "closed", ["pump"], NOW)
-    second, _ = callbacks.request(OTHER, False, "es-US", "busy", [], NOW)
-    third, _ = callbacks.request("+15025550166", True, "en-US", "busy", [], NOW)
-    callbacks.set_recording(first, "RE" + "7" * 32)
-    for purged in (second, third):
-        callbacks.close(purged, "done", "ana", "", NOW)
-    callbacks.purge(NOW + 31 * DAY, 30, 90)
-    with engine.begin() as connection:  # the audit log names the last one, purged
+    # Three requests as 0008's code wrote them, the last two since purged (the highest id included).
+    with engine.begin() as connection:
+        for number, verified in ((NUMBER, True), (OTHER, False), ("+15025550166", True)):
+            connection.execute(text(
+                "INSERT INTO callbacks (number_hash, number_encrypted, number_verified, language, reason, "
+                "topics, recording_sid, created, updated, status, note) VALUES (:h, :e, :v, 'en-US', "
+                "'closed', 'pump', :r, :now, :now, 'new', '')"),
+                {"h": store._hash(number), "e": Fernet(key.encode()).encrypt(number.encode()).decode(),
+                 "v": verified, "r": "RE" + "7" * 32 if number == NUMBER else None, "now": NOW})
+        first, second, third = (row[0] for row in connection.execute(
+            text("SELECT id FROM callbacks ORDER BY id")))
+        connection.execute(text("DELETE FROM callbacks WHERE id IN (:a, :b)"), {"a": second, "b": third})
+        # The audit log names the last one, purged.
         connection.execute(text("INSERT INTO audit (at, actor, action, subject, detail) VALUES "
                                 "(:at, 'ana', 'callback closed', :subject, '')"),
                            {"at": NOW, "subject": f"callback request {third}"})
     engine.dispose()
     before = rows(database_url)
     assert upgrade(database_url) == ("0008", HEAD)
-    assert rows(database_url) == before
+    assert [row[:len(before[0])] for row in rows(database_url)] == before  # 0010 adds a column
     kept = callbacks.get(first)
     assert (kept.number, kept.topics, kept.recording_sid) == (NUMBER, ("pump",), "RE" + "7" * 32)
     engine = create_engine(database_url)
@@ -315,3 +320,25 @@ def test_migration_0009_keeps_the_requests_and_never_reuses_an_id(database_url, 
     assert callbacks.request(NUMBER, True, "en-US", "busy", [], NOW + 31 * DAY) == (first, False)
     newest, created = callbacks.request(OTHER, True, "en-US", "busy", [], NOW + 31 * DAY)
     assert created and newest > third
+
+
+def test_a_recording_of_an_older_ask_never_replaces_a_newer_message(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    old, new = "RE" + "8" * 32, "RE" + "9" * 32
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    assert callbacks.offer_recording(request_id, old, asked=NOW) == ("attached", ())
+    callbacks.request(NUMBER, True, "en-US", "closed", [], NOW + 60)
+    assert callbacks.get(request_id).asked == NOW + 60
+    assert callbacks.offer_recording(request_id, new, asked=NOW + 60.0004) == ("replaced", (old,))
+    # The first ask's callback again: refused, the newer message kept.
+    assert callbacks.offer_recording(request_id, old, asked=NOW) == ("stale", (old,))
+    assert callbacks.get(request_id).recording_sid == new
+    # An ask that may not replace (keyed, not verified) does not make the family's ask older.
+    callbacks.request(NUMBER, False, "en-US", "busy", [], NOW + 120)
+    assert callbacks.get(request_id).asked == NOW + 60
+    # A request with no message yet takes an older ask's, rather than none.
+    other, _ = callbacks.request(OTHER, True, "en-US", "busy", [], NOW)
+    callbacks.request(OTHER, True, "en-US", "busy", [], NOW + 60)
+    assert callbacks.offer_recording(other, "RE" + "a" * 32, asked=NOW) == ("attached", ())
+    # A callback address from before 0010 carries no time: as before.
+    assert callbacks.offer_recording(other, "RE" + "b" * 32) == ("replaced", ("RE" + "a" * 32,))

@@ -161,3 +161,22 @@ def test_with_the_store_down_the_recording_s_sid_is_logged_for_staff_to_delete_i
     assert any(f"recording {rec} is not attached and is still at Twilio" in entry for entry in errors)
     assert deleted(twilio) == []
     assert not any(CALLER[-4:] in entry for entry in log_lines)
+
+
+def test_a_replayed_callback_of_an_older_ask_never_replaces_the_newest_message(line, twilio):
+    app = line.app()
+    client = app.test_client()
+    first_call = family_asks(client)
+    assert "at=" in first_call.recording_path
+    first, second = recording_sid(), recording_sid()
+    twilio.recordings[first], twilio.recordings[second] = b"first", b"second"
+    assert recording_callback(client, first_call, first).status_code == 204
+    again = family_asks(client)  # the family calls again and leaves a newer message
+    assert again.recording_path != first_call.recording_path
+    assert recording_callback(client, again, second).status_code == 204
+    assert deleted(twilio) == [first]
+    # The first call's callback, replayed: refused; the newest message stays, here and at Twilio.
+    assert recording_callback(client, first_call, first).status_code == 204
+    (request,) = requests_of(app)
+    assert request.recording_sid == second and second in twilio.recordings
+    assert second not in deleted(twilio)
