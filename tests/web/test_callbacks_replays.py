@@ -5,6 +5,7 @@ are off or the store is down; through the signed webhooks, the recordings at the
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 import test_callbacks_voice
@@ -17,6 +18,8 @@ from test_callbacks_voice import (
     requests_of,
     to_busy_line,
 )
+
+from ivr.storage.callbacks import Callbacks
 
 STRANGER = "+12125550100"
 line = test_callbacks_voice.line  # the fixture: a line taking callback requests, its API the fake Twilio
@@ -137,8 +140,6 @@ def test_a_recording_made_while_callback_requests_are_off_is_deleted_unless_a_re
     assert recording_callback_to(client, "/voice/_callback/recording?own=1&rid=1", left).status_code == 204
     assert deleted(twilio) == [left] and left not in twilio.recordings
     # A request kept from when they were on still holds its message: never deleted by a replay.
-    from ivr.storage.callbacks import Callbacks
-
     kept = Callbacks.for_store(app.extensions["ivr"].store, (test_callbacks_voice.KEY,))
     request_id, _ = kept.request(CALLER, True, "en-US", "busy", [], 1_800_000_000.0)
     held = recording_sid()
@@ -180,3 +181,55 @@ def test_a_replayed_callback_of_an_older_ask_never_replaces_the_newest_message(l
     (request,) = requests_of(app)
     assert request.recording_sid == second and second in twilio.recordings
     assert second not in deleted(twilio)
+
+
+@pytest.mark.parametrize("url", ["https://api.twilio.com.evil.example/x", "http://api.twilio.com/x",
+                                 "https://evil.example/?https://api.twilio.com/",
+                                 "https://api.twilio.com@evil.example/"])
+def test_a_recording_url_that_only_looks_like_twilio_s_is_refused(line, twilio, url):
+    app = line.app()
+    client = app.test_client()
+    family = family_asks(client)
+    assert recording_callback(client, family, recording_sid(), url=url).status_code == 400
+    assert requests_of(app)[0].recording_sid is None and deleted(twilio) == []
+
+
+@pytest.mark.parametrize("rid", ["1x", "-1", "99999999999999", ""])
+def test_a_request_id_that_is_not_one_is_refused(line, twilio, rid):
+    app = line.app()
+    client = app.test_client()
+    family_asks(client)
+    address = "/voice/_callback/recording?rid="
+    assert recording_callback_to(client, address + rid, recording_sid()).status_code == 400
+    assert recording_callback_to(client, address + "1", "RE" + "G" * 32).status_code == 400
+    assert requests_of(app)[0].recording_sid is None and deleted(twilio) == []
+
+
+def test_a_late_callback_of_a_purged_request_never_reaches_the_next_family(line, twilio):
+    app = line.app()
+    client = app.test_client()
+    first = family_asks(client)
+    theirs = recording_sid()
+    twilio.recordings[theirs] = b"first family"
+    assert recording_callback(client, first, theirs).status_code == 204
+    callbacks = Callbacks.for_store(app.extensions["ivr"].store, (test_callbacks_voice.KEY,))
+    (gone,) = callbacks.newest()
+    callbacks.close(gone.id, "done", "ana", "", time.time())
+    assert [i for i, _ in callbacks.purge(time.time() + 31 * 86400, 30, 90)] == [gone.id]
+
+    other = Call(client, caller="+15025550166")
+    other.start()
+    other.press("0")
+    other.dial_ends("busy")
+    other.press("3")
+    other.press("1")
+    record_element(other)
+    ours = recording_sid()
+    twilio.recordings[ours] = b"next family"
+    assert recording_callback(client, other, ours).status_code == 204
+    (request,) = requests_of(app)
+    assert request.id != gone.id  # ids are never reused
+    # The purged request's callback again: refused; the next family's message stays.
+    assert recording_callback(client, first, theirs).status_code == 204
+    (request,) = requests_of(app)
+    assert request.recording_sid == ours and ours in twilio.recordings
