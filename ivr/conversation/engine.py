@@ -86,7 +86,7 @@ class Record:
     # The ask's number is the caller's own, attested: only then may its message replace one the
     # request already has (carried in the status callback's address, which Twilio signs).
     may_replace: bool = False
-    asked: float | None = None  # when the request was asked for (its callback refuses older asks')
+    asked: float | None = None  # when it was asked for: a callback of an older ask never replaces it
 
 
 @dataclass(frozen=True)
