@@ -92,7 +92,8 @@ class Recordings:
 
     def media(self, sid: str, byte_range: str | None = None) -> Media:
         """Open recording `sid`'s MP3 at Twilio (with the account's credentials), passing on the
-        browser's Range header if any; MediaError when Twilio has none or cannot be reached."""
+        browser's Range header if any (a range past the end is Twilio's 416, passed on too);
+        MediaError when Twilio has none or cannot be reached."""
         url = self.media_url(sid)
         headers = {"Range": byte_range} if byte_range else {}
         try:
@@ -103,6 +104,12 @@ class Recordings:
         except OSError as error:
             log.warning("cannot reach Twilio for recording %s (%s)", sid, type(error).__name__)
             raise MediaError(f"cannot reach Twilio for recording {sid}") from None
+        if response.status_code == 416:
+            # A range past the end (a browser seeking at the very end): the browser's to handle.
+            passed = {"Content-Range": response.headers["Content-Range"]} \
+                if "Content-Range" in response.headers else {}
+            response.close()
+            return Media(sid, 416, {"Content-Type": "text/plain", **passed}, _Empty())
         if response.status_code not in (200, 206):
             if response.status_code != 404:
                 # Only the status and Twilio's error code (16109: an encrypted recording has no MP3).
@@ -132,6 +139,16 @@ class Recordings:
         except Exception as error:  # requests' errors and anything else: the caller keeps the row
             log.warning("cannot delete recording %s (%s)", sid, type(error).__name__)
         return False
+
+
+class _Empty:
+    """The body of an answer that has none (a 416), as Media reads a response's."""
+
+    def iter_content(self, size: int) -> Iterator[bytes]:
+        return iter(())
+
+    def close(self) -> None:
+        pass
 
 
 def _error_code(response) -> object:

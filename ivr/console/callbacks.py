@@ -38,6 +38,10 @@ STATUSES = {"new": "New", "in_progress": "In progress", "done": "Done", "unreach
 LANGUAGES = {"en": "English", "es": "Spanish"}
 UNREACHABLE = "The line's database cannot be reached right now. Try again in a minute."
 ID = f"<int(max={MAX_ID}):request_id>"
+# Every GET of a message is a listen and is audited, but a browser fetches one play in several ranges
+# (and seeks): at most one "callback message played" per account and request in this many seconds.
+PLAY_AUDIT_SECONDS = 600
+PLAYED = "callback message played"
 
 
 def subject(request_id: int) -> str:
@@ -179,13 +183,23 @@ def callback_recording(request_id: int):
             abort(404)
         return Response("Twilio did not give the message's audio. Try again in a minute.\n", 502,
                         mimetype="text/plain")
-    # A browser fetches a message in ranges as it plays: the first range is the play.
-    if request.method == "GET" and (not byte_range or byte_range.replace(" ", "").startswith("bytes=0-")):
-        audit("callback message played", subject(request_id))
+    # Every GET that gets audio, whatever its range (HEAD gets none): no listen goes unrecorded.
+    if request.method == "GET" and media.status != 416 and not _played_lately(request_id):
+        audit(PLAYED, subject(request_id))
     # The Media itself: the response closes it (and Twilio's connection) however the browser ends.
     response = Response(media, status=media.status, headers=media.headers, direct_passthrough=True)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _played_lately(request_id: int) -> bool:
+    """This account's play of the request is already in the audit log, within PLAY_AUDIT_SECONDS."""
+    statement = (select(audit_table.c.id).where(audit_table.c.at >= console().clock() - PLAY_AUDIT_SECONDS,
+                                                audit_table.c.actor == current_user.username,
+                                                audit_table.c.action == PLAYED,
+                                                audit_table.c.subject == subject(request_id)).limit(1))
+    return current_line().store._run("read the audit log in",
+                                     lambda c: c.execute(statement).first()) is not None
 
 
 def _back(request_id: int):

@@ -65,19 +65,25 @@ class CallbackDesk:
             self.announcer.new_request()  # returns at once and never raises
         return request_id, new
 
-    def attach(self, request_id: int, recording_sid: str) -> str:
-        """Attach the message to an open request; delete at Twilio what is not kept."""
-        found = self.callbacks.get(request_id)
-        if found is None or not found.open:
-            log.info("Callback request %d: a recording for a request that is %s; deleting it", request_id,
-                     "unknown" if found is None else "closed")
-            self._delete(recording_sid)
-            return "refused"
-        replaced = self.callbacks.set_recording(request_id, recording_sid)
-        if replaced:
-            self._delete(replaced)
-            return "replaced"
-        return "attached"
+    def attach(self, request_id: int, recording_sid: str, may_replace: bool = True,
+               asked: float | None = None) -> str:
+        """Attach the message to an open request and delete at Twilio what is not kept: a replaced
+        message, or the new one when it is refused, older than the request's latest ask (`asked`)
+        or (`may_replace` False) the request has one. A SID a request still holds is never deleted,
+        whatever a replayed callback says."""
+        outcome, unwanted = self.callbacks.offer_recording(request_id, recording_sid, may_replace, asked)
+        if outcome == "refused":
+            log.info("Callback request %d: a recording for a request that is unknown or closed%s",
+                     request_id, "; deleting it" if unwanted else "")
+        elif outcome == "stale":
+            log.info("Callback request %d: a recording of an older ask than its latest; deleting it",
+                     request_id)
+        elif outcome == "kept":
+            log.info("Callback request %d: a new recording from a number not verified; the first "
+                     "message is kept and the new one deleted", request_id)
+        for sid in unwanted:
+            self._delete(sid)
+        return outcome
 
     def _delete(self, sid: str) -> None:
         if self.recordings is None:

@@ -86,6 +86,10 @@ class Record:
     texted: bool  # a confirmation text was sent (said after the message)
     max_seconds: int
     transcribe: bool = False
+    # The ask's number is the caller's own, attested: only then may its message replace one the
+    # request already has (carried in the status callback's address, which Twilio signs).
+    may_replace: bool = False
+    asked: float | None = None  # when it was asked for: a callback of an older ask never replaces it
 
 
 @dataclass(frozen=True)

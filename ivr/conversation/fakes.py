@@ -48,6 +48,7 @@ class PretendDesk:
         self.requests.append((number, verified, language, reason, tuple(topics)))
         return len(self.requests), True
 
-    def attach(self, request_id: int, recording_sid: str) -> str:
+    def attach(self, request_id: int, recording_sid: str, may_replace: bool = True,
+               asked: float | None = None) -> str:
         """Pretend to attach a message."""
         return "attached"

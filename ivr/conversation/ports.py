@@ -57,9 +57,13 @@ class CallbackDesk(Protocol):
         """Record that `number` asked to be called back: (request id, whether it is a new one).
         CallbacksFull when it would be a new request over the line's caps (an open one is updated)."""
 
-    def attach(self, request_id: int, recording_sid: str) -> str:
-        """Attach a recorded message: "attached", "replaced" (an older one was deleted at Twilio) or
-        "refused" (no such open request: the recording was deleted at Twilio)."""
+    def attach(self, request_id: int, recording_sid: str, may_replace: bool = True,
+               asked: float | None = None) -> str:
+        """Attach a recorded message: "attached", "replaced" (an older one was deleted at Twilio),
+        "kept" (`may_replace` False and the request has a message: the new one was deleted), "stale"
+        (the request has a message and was asked for after `asked`: the new one was deleted), "again"
+        (the request already holds it) or "refused" (no such open request: the recording was deleted
+        at Twilio unless a request holds it)."""
 
 
 class OptOuts(Protocol):

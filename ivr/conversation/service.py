@@ -252,8 +252,11 @@ class Conversation:
             outcome = self.texting.text_confirmation(menu, call, body)
             self.events.record(call.sid, "callback_text", None, menu.language, outcome)
             texted = outcome == "sent"
-        return callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
+        turn = callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
                                     self.callbacks.transcribe)
+        # Only the caller's own, attested number may replace a message the request already has.
+        return replace(turn, record=replace(turn.record, may_replace=ask.verified,
+                                            asked=now.timestamp()))
 
     def _opening(self, menu: Menu, now: datetime) -> datetime | None:
         """When scheduling next opens, or None when it is open now or the file has no hours."""
@@ -270,20 +273,28 @@ class Conversation:
         now = self.clock()
         return CallStep(callback_flow.done(menu, self._opening(menu, now), now, texted), menu, call.informed)
 
-    def recorded(self, request_id: int, recording_sid: str, url: str, status: str) -> str:
-        """Twilio's recording status callback for request `request_id`: "ignored" (not completed, or
-        callbacks are off), "refused" (the URL is not Twilio's API), "unavailable" (the store failed),
-        or what the desk did with it ("attached", "replaced", "refused")."""
-        if status != "completed" or self.callbacks is None:
+    def recorded(self, request_id: int, recording_sid: str, url: str, status: str,
+                 may_replace: bool = False, asked: float | None = None) -> str:
+        """Twilio's recording status callback for request `request_id`: "ignored" (not completed),
+        "off" (callback requests are off: the webhook deletes it at Twilio), "bad_url" (the URL is not
+        Twilio's API), "unavailable" (the store failed: logged with the SID for staff to delete it),
+        or what the desk did with it (see CallbackDesk.attach). `may_replace`: the ask was the
+        caller's own attested number, and `asked` its time, as the signed callback address says."""
+        if status != "completed":
             return "ignored"
+        if self.callbacks is None:
+            return "off"
         if not url.startswith(TWILIO_API):
             log.warning("Callback request %d: a recording refused: its address is not Twilio's API",
                         request_id)
             return "bad_url"
         try:
-            return self.callbacks.attach(request_id, recording_sid)
+            return self.callbacks.attach(request_id, recording_sid, may_replace, asked)
         except StorageUnavailable:
-            log.exception("Callback request %d: the store failed; the recording is not attached", request_id)
+            # Twilio does not retry a 503: the SID (nothing personal) lets staff delete it by hand.
+            log.exception("Callback request %d: the store failed; recording %s is not attached and is "
+                          "still at Twilio: delete it in the Twilio Console (Monitor, Recordings)",
+                          request_id, recording_sid)
             return "unavailable"
 
     def _entered(self, call: Call, turn: Turn, menu: Menu, node: str | None) -> None:

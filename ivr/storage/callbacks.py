@@ -60,6 +60,7 @@ class CallbackRequest:
     taken_by: str | None
     note: str
     closed_at: float | None
+    asked: float | None = None  # the family's latest ask that may replace the message
     number: str | None = None
 
     @property
@@ -135,8 +136,10 @@ class Callbacks:
                 now: float, caps: tuple[int, int] | None = None) -> tuple[int, bool]:
         """Record that `number` asked to be called back; returns (id, created_new). A number with an
         open request gets no second one: that request takes the new reason, language and topics
-        (added to its own) and is updated now. With `caps` (per hour, per day), CallbacksFull when a
-        new request would be one more than the line has taken in the hour or day before `now`."""
+        (added to its own) and is updated now, except that an ask not `verified` (a keyed number,
+        which anyone can key) only adds its topics to a verified request. With `caps` (per hour, per
+        day), CallbacksFull when a new request would be one more than the line has taken in the hour
+        or day before `now`."""
         if reason not in REASONS:
             raise CallbackError(f"a callback request's reason is one of {', '.join(REASONS)}")
         if not language:
@@ -159,11 +162,17 @@ class Callbacks:
                 inserted = connection.execute(callbacks.insert().values(
                     number_hash=number_hash, number_encrypted=token, number_verified=bool(verified),
                     language=language, reason=reason, topics=",".join(dict.fromkeys(topics)),
-                    created=now, updated=now, status="new", note=""))
+                    created=now, updated=now, asked=now, status="new", note=""))
                 return inserted.inserted_primary_key[0], True
             merged = dict.fromkeys([t for t in row.topics.split(",") if t] + topics)
+            changes = {"reason": reason, "language": language}
+            if verified:  # only a verified ask may replace the message: its recording is the newest
+                changes["asked"] = now
+            elif row.number_verified:
+                # A stranger keying the family's number never changes what the family asked.
+                changes = {}
             connection.execute(update(callbacks).where(callbacks.c.id == row.id).values(
-                reason=reason, language=language, topics=",".join(merged), updated=now,
+                topics=",".join(merged), updated=now, **changes,
                 # Once the number was shown to be the family's, it stays so.
                 number_verified=bool(row.number_verified) or bool(verified)))
             return row.id, False
@@ -186,6 +195,47 @@ class Callbacks:
             return row.recording_sid if row.recording_sid != sid else None
 
         return self._run("write", write, immediate=True)
+
+    def offer_recording(self, request_id: int, sid: str, may_replace: bool = True,
+                        asked: float | None = None) -> tuple[str, tuple[str, ...]]:
+        """A recording Twilio says was made for request `request_id` at the ask of time `asked`,
+        decided in one transaction: (outcome, SIDs to delete at Twilio). "attached" or "replaced"
+        (the old SID to delete); "kept" when the ask may not replace (`may_replace` False: a keyed,
+        unverified number) and the request has a message (the new SID to delete); "stale" when the
+        request has a message and a later ask than `asked` (a replayed old callback: the new SID to
+        delete); "again" for the SID the request already holds; "refused" for an unknown or closed
+        request. A SID that a request holds is never given to delete, so a replayed callback never
+        deletes the message a request still has."""
+
+        def write(connection: Connection) -> tuple[str, tuple[str, ...]]:
+            row = connection.execute(select(callbacks.c.status, callbacks.c.recording_sid,
+                                            callbacks.c.asked)
+                                     .where(callbacks.c.id == request_id)).first()
+            if row is not None and row.recording_sid == sid:
+                return "again", ()
+            held = connection.execute(select(callbacks.c.id).where(callbacks.c.recording_sid == sid)
+                                      .limit(1)).first() is not None
+            unheld = () if held else (sid,)
+            if row is None or row.status not in OPEN_STATES:
+                return "refused", unheld
+            if held:  # another request's message (a callback from before an id was reused)
+                return "refused", ()
+            # Within a millisecond is the same ask: the time travels in the callback's address in ms.
+            if row.recording_sid and asked is not None and row.asked is not None \
+                    and asked < row.asked - 0.001:
+                return "stale", (sid,)
+            if row.recording_sid and not may_replace:
+                return "kept", (sid,)
+            connection.execute(update(callbacks).where(callbacks.c.id == request_id)
+                               .values(recording_sid=sid))
+            return ("replaced", (row.recording_sid,)) if row.recording_sid else ("attached", ())
+
+        return self._run("write", write, immediate=True)
+
+    def holds(self, sid: str) -> bool:
+        """Whether any request (open or closed) has recording `sid` as its message (no key needed)."""
+        statement = select(callbacks.c.id).where(callbacks.c.recording_sid == sid).limit(1)
+        return self._run("read", lambda c: c.execute(statement).first()) is not None
 
     def get(self, request_id: int) -> CallbackRequest | None:
         """The request with its number decrypted, or None; CallbackKeyError if no key decrypts it."""

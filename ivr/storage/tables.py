@@ -156,13 +156,19 @@ callbacks = Table("callbacks", metadata,
                   Column("taken_by", Text),
                   Column("note", Text, nullable=False, server_default=""),
                   Column("closed_at", Float),
+                  # When the family last asked (an ask that may replace the message): a recording
+                  # callback of an older ask never replaces a newer message. NULL: from before 0010.
+                  Column("asked", Float),
                   # A number's open request, found on every new request; at most one is refused.
                   Index("callbacks_open_by_number", "number_hash", unique=True,
                         sqlite_where=text("status IN ('new', 'in_progress')"),
                         postgresql_where=text("status IN ('new', 'in_progress')")),
                   # The purge's two questions: closed long ago, or created long ago.
                   Index("callbacks_by_closed", "closed_at"),
-                  Index("callbacks_by_created", "created"))
+                  Index("callbacks_by_created", "created"),
+                  # SQLite: ids are never reused after a purge, so a late callback or the audit log's
+                  # "callback request N" never points to another family (PostgreSQL never reuses them).
+                  sqlite_autoincrement=True)
 
 # The console's second factor (TOTP, RFC 6238) of the accounts that see families' details. account is
 # the users row; secret_encrypted a Fernet token of the base32 secret (a key derived from the console's

@@ -73,7 +73,8 @@ def _record(response: VoiceResponse, turn: Turn, urls: Urls) -> None:
     extra = {"transcribe": True} if record.transcribe else {}
     response.record(max_length=record.max_seconds, finish_on_key="#", play_beep=True,
                     action=urls.callback_done(record.texted), method="POST",
-                    recording_status_callback=urls.recording(record.request),
+                    recording_status_callback=urls.recording(record.request, record.may_replace,
+                                                             record.asked),
                     recording_status_callback_method="POST",
                     recording_status_callback_event="completed", **extra)
     response.redirect(urls.callback_done(record.texted), method="POST")
@@ -118,6 +119,11 @@ ATTESTATION = "stir"
 # A callback request's state: why it is asked, the keyed number (sealed), the topics listened to,
 # whether a confirmation was texted, and the request (for the recording's callback).
 WHY, NUMBER, TOPICS, TEXTED, REQUEST = "why", "num", "seen", "sent", "rid"
+# In the recording's callback: the ask was the caller's own attested number, so its message may
+# replace the request's (Twilio signs the address: a caller cannot add it).
+REPLACES = "own"
+# ...and when it was asked for, in milliseconds: a callback of an older ask never replaces a newer one.
+ASKED = "at"
 
 
 class Urls:
@@ -178,9 +184,13 @@ class Urls:
         """Where the call goes after the callback message (Record's action, and after it)."""
         return self._url("voice.callback_done", **({TEXTED: "1"} if texted else {}))
 
-    def recording(self, request_id: int) -> str:
-        """Twilio's recording status callback for callback request `request_id`."""
-        return self._url("voice.callback_recording", **{REQUEST: str(request_id)})
+    def recording(self, request_id: int, may_replace: bool = False, asked: float | None = None) -> str:
+        """Twilio's recording status callback for callback request `request_id` (`may_replace`: the
+        message may replace one the request has; `asked`: when the request was asked for)."""
+        values = {REQUEST: str(request_id), **({REPLACES: "1"} if may_replace else {})}
+        if asked is not None:
+            values[ASKED] = str(round(asked * 1000))
+        return self._url("voice.callback_recording", **values)
 
     def dial_ended(self) -> str:
         """Where Twilio posts the outcome of the transfer."""

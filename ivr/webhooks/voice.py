@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..conversation import callback_flow
 from ..conversation.engine import CALLBACK_REASONS, Turn
+from ..conversation.ports import StorageUnavailable
 from ..conversation.service import MAX_TOPICS, Call, CallStep, known, listened
 from ..line import current_line
 from ..logs import printable
@@ -18,7 +19,7 @@ from ..model.menu import NODE_ID
 from ..model.phone import is_callable_caller_id
 from .sealed import Seal
 from .signature import require_twilio_signature
-from .twiml import ATTESTATION, INFORMED, NUMBER, REQUEST, TEXTED, TOPICS, WHY, Urls, render
+from .twiml import ASKED, ATTESTATION, INFORMED, NUMBER, REPLACES, REQUEST, TEXTED, TOPICS, WHY, Urls, render
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 bp.before_request(require_twilio_signature)
@@ -188,7 +189,11 @@ def callback_recording() -> Response:
         return Response("", status=400)
     try:
         outcome = _conversation().recorded(int(request_id), sid, request.form.get("RecordingUrl", ""),
-                                           request.form.get("RecordingStatus", ""))
+                                           request.form.get("RecordingStatus", ""),
+                                           may_replace=request.args.get(REPLACES) == "1",
+                                           asked=_asked(request.args.get(ASKED, "")))
+        if outcome == "off":
+            _recorded_while_off(sid)
     except Exception:  # never an error page to Twilio; the request stays without its message
         log.exception("Callback request %s: the recording status callback failed", request_id)
         return Response("", status=500)
@@ -197,6 +202,36 @@ def callback_recording() -> Response:
     if outcome == "unavailable":
         return Response("", status=503)
     return Response("", status=204)
+
+
+def _asked(value: str) -> float | None:
+    """The ask's time from the callback's address (milliseconds), or None (an address from before)."""
+    return int(value) / 1000 if value.isascii() and value.isdigit() and len(value) <= 15 else None
+
+
+def _recorded_while_off(sid: str) -> None:
+    """A message recorded while callback requests are off (IVR_CALLBACK_KEYS unset since the call
+    began) has no request to go to: deleted at Twilio, unless a request kept from before holds it."""
+    from ..recordings import Recordings
+    from ..storage.callbacks import Callbacks
+
+    line = current_line()
+    recordings = Recordings.from_settings(line.settings)
+    if recordings is None:
+        log.error("recording %s is at Twilio, and callback requests are off: TWILIO_ACCOUNT_SID is not "
+                  "set, so delete it in the Twilio Console", sid)
+        return
+    try:
+        if Callbacks.for_store(line.store).holds(sid):  # the number's key is not needed to ask
+            return
+    except StorageUnavailable:
+        log.exception("recording %s is at Twilio, and callback requests are off: the store failed; "
+                      "delete it in the Twilio Console if no callback request has it", sid)
+        return
+    if recordings.delete(sid):
+        log.info("recording %s deleted at Twilio: callback requests are off", sid)
+    else:
+        log.error("recording %s is still at Twilio: delete it in the Twilio Console", sid)
 
 
 @bp.post("/status")

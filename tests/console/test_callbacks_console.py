@@ -393,3 +393,68 @@ def test_the_overview_links_the_queue_for_those_who_call_back_only(app):
         page = signed_in(app, username, role).get("/console/").get_data(as_text=True)
         assert ("Callbacks</a>: families waiting to be called back" in page) is shown, role
         assert ('href="/console/callbacks"' in page) is shown, role
+
+
+def move_audit_back(app, seconds: float) -> None:
+    """Every audit entry `seconds` older, as if written that long ago."""
+    engine = create_engine(app.extensions["ivr"].settings.database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE audit SET at = at - :s"), {"s": seconds})
+    finally:
+        engine.dispose()
+
+
+def test_every_get_of_the_message_is_audited_whatever_its_range(app, fake):
+    request_id = request_for(app)
+    sid = recording_sid()
+    fake.recordings[sid] = audio = silent_mp3()
+    callbacks_of(app).set_recording(request_id, sid)
+    sam = signed_in(app, "sam", "scheduler")
+    played = ("sam", "callback message played", f"callback request {request_id}", "")
+    address = f"/console/callbacks/{request_id}/recording"
+    # A range that does not start at 0 is a listen too.
+    partial = sam.get(address, headers={"Range": "bytes=1-"})
+    assert partial.status_code == 206 and partial.data == audio[1:]
+    assert callback_audit(app) == [played]
+    # The same play going on (more ranges, a seek) within 10 minutes: one entry.
+    assert sam.get(address, headers={"Range": "bytes=200-"}).status_code == 206
+    assert sam.get(address).status_code == 200
+    assert callback_audit(app) == [played]
+    # Another account listening is its own entry; later than 10 minutes, a new one.
+    ana = signed_in(app, "ana", "admin")
+    assert ana.get(address, headers={"Range": "bytes=300-400"}).status_code == 206
+    assert callback_audit(app) == [played, ("ana", *played[1:])]
+    move_audit_back(app, 601)
+    assert sam.get(address, headers={"Range": "bytes=500-"}).status_code == 206
+    assert callback_audit(app) == [played, ("ana", *played[1:]), played]
+    # HEAD gets no audio: not a listen.
+    move_audit_back(app, 601)
+    assert sam.head(address).status_code == 200
+    assert len(callback_audit(app)) == 3
+
+
+def test_a_range_past_the_end_is_passed_on_as_twilio_s_416(app, fake):
+    request_id = request_for(app)
+    sid = recording_sid()
+    fake.recordings[sid] = audio = silent_mp3()
+    callbacks_of(app).set_recording(request_id, sid)
+    client = signed_in(app, "sam", "scheduler")
+    warnings: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            warnings.append(record.getMessage())
+
+    logger, handler = logging.getLogger("ivr"), Keep(logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        response = client.get(f"/console/callbacks/{request_id}/recording",
+                              headers={"Range": f"bytes={len(audio) + 10}-"})
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 416 and response.data == b""
+    assert response.headers["Content-Range"] == f"bytes */{len(audio)}"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert warnings == []
+    assert callback_audit(app) == []  # no audio: no listen

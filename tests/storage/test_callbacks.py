@@ -4,6 +4,7 @@ status flow, key rotation, the purge by age, and nothing about a request logged 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 from conftest import race
@@ -11,8 +12,9 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, text
 
 from ivr.conversation.ports import CallbacksFull
+from ivr.storage import sql
 from ivr.storage.callbacks import CallbackError, CallbackKeyError, Callbacks
-from ivr.storage.sql import HEAD, upgrade
+from ivr.storage.sql import HEAD, make_engine, upgrade
 
 NUMBER = "+15025550143"
 OTHER = "+15025550188"
@@ -213,3 +215,141 @@ def test_full_for_names_the_period_whose_cap_is_reached(store):
     assert callbacks.full_for(NOW + 3601, 2, 1) == "day"
     assert callbacks.full_for(NOW + DAY + 1, 1, 1) is None
     assert callbacks.full_for(NOW, 0, 5) == "hour"  # a cap of 0 takes none
+
+
+def test_an_offered_recording_never_deletes_the_one_a_request_holds(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    first, second, third = ("RE" + c * 32 for c in "123")
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    assert callbacks.offer_recording(request_id, first) == ("attached", ())
+    assert callbacks.offer_recording(request_id, first) == ("again", ())
+    assert callbacks.offer_recording(request_id, second) == ("replaced", (first,))
+    callbacks.close(request_id, "done", "ana", "", NOW + 10)
+    # A replay for the closed request: what it holds stays; anything else is deleted.
+    assert callbacks.offer_recording(request_id, second) == ("again", ())
+    assert callbacks.offer_recording(request_id, third) == ("refused", (third,))
+    assert callbacks.get(request_id).recording_sid == second
+    # A callback for another (or no) request naming a SID a request holds never deletes it.
+    other, _ = callbacks.request(OTHER, True, "en-US", "busy", [], NOW + 20)
+    assert callbacks.offer_recording(other, second) == ("refused", ())
+    assert callbacks.offer_recording(999, second) == ("refused", ())
+    assert callbacks.offer_recording(999, third) == ("refused", (third,))
+    assert callbacks.get(other).recording_sid is None
+
+
+def test_an_ask_that_may_not_replace_keeps_the_first_message(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    first, second = "RE" + "4" * 32, "RE" + "5" * 32
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    assert callbacks.offer_recording(request_id, first, may_replace=False) == ("attached", ())
+    assert callbacks.offer_recording(request_id, second, may_replace=False) == ("kept", (second,))
+    assert callbacks.get(request_id).recording_sid == first
+
+
+def test_an_unverified_ask_only_adds_topics_to_a_verified_request(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "closed", ["pump"], NOW)
+    assert callbacks.request(NUMBER, False, "es-US", "no_answer", ["botox"], NOW + 60) == (request_id, False)
+    kept = callbacks.get(request_id)
+    assert (kept.language, kept.reason, kept.topics, kept.number_verified, kept.updated) == \
+        ("en-US", "closed", ("pump", "botox"), True, NOW + 60)
+    # The family itself, verified again, changes what it asks.
+    callbacks.request(NUMBER, True, "es-US", "busy", [], NOW + 120)
+    assert (callbacks.get(request_id).language, callbacks.get(request_id).reason) == ("es-US", "busy")
+
+
+def test_a_purged_request_s_id_is_never_given_again(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    kept, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    purged, _ = callbacks.request(OTHER, True, "en-US", "busy", [], NOW)
+    callbacks.close(purged, "done", "ana", "", NOW + 10)
+    assert [i for i, _ in callbacks.purge(NOW + 31 * DAY, 30, 90)] == [purged]
+    later, _ = callbacks.request("+15025550166", True, "en-US", "busy", [], NOW + 31 * DAY)
+    assert later > purged > kept
+
+
+def migrate_to(url: str, revision: str) -> None:
+    """Migrate the database at `url` only as far as `revision`, as `ivr db upgrade` runs Alembic."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection, connection.begin():
+            config = Config()
+            config.set_main_option("script_location", str(Path(sql.__file__).parent / "migrations"))
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_migration_0009_keeps_the_requests_and_never_reuses_an_id(database_url, store):
+    # A real 0008 table (0007's, without AUTOINCREMENT on SQLite): dropped and made again by 0007.
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE callbacks"))
+        connection.execute(text("UPDATE alembic_version SET version_num = '0006'"))
+    engine.dispose()
+    migrate_to(database_url, "0008")
+    key = Fernet.generate_key().decode()
+    callbacks = Callbacks.for_store(store, [key])
+    # Three requests as 0008's code wrote them, the last two since purged (the highest id included).
+    with engine.begin() as connection:
+        for number, verified in ((NUMBER, True), (OTHER, False), ("+15025550166", True)):
+            connection.execute(text(
+                "INSERT INTO callbacks (number_hash, number_encrypted, number_verified, language, reason, "
+                "topics, recording_sid, created, updated, status, note) VALUES (:h, :e, :v, 'en-US', "
+                "'closed', 'pump', :r, :now, :now, 'new', '')"),
+                {"h": store._hash(number), "e": Fernet(key.encode()).encrypt(number.encode()).decode(),
+                 "v": verified, "r": "RE" + "7" * 32 if number == NUMBER else None, "now": NOW})
+        first, second, third = (row[0] for row in connection.execute(
+            text("SELECT id FROM callbacks ORDER BY id")))
+        connection.execute(text("DELETE FROM callbacks WHERE id IN (:a, :b)"), {"a": second, "b": third})
+        # The audit log names the last one, purged.
+        connection.execute(text("INSERT INTO audit (at, actor, action, subject, detail) VALUES "
+                                "(:at, 'ana', 'callback closed', :subject, '')"),
+                           {"at": NOW, "subject": f"callback request {third}"})
+    engine.dispose()
+    before = rows(database_url)
+    assert upgrade(database_url) == ("0008", HEAD)
+    assert [row[:len(before[0])] for row in rows(database_url)] == before  # 0010 adds a column
+    kept = callbacks.get(first)
+    assert (kept.number, kept.topics, kept.recording_sid) == (NUMBER, ("pump",), "RE" + "7" * 32)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            indexes = {i["name"]: i["unique"] for i in inspect(connection).get_indexes("callbacks")}
+            if engine.dialect.name == "sqlite":
+                made = connection.execute(text("SELECT sql FROM sqlite_master WHERE name = 'callbacks'"))
+                assert "AUTOINCREMENT" in made.scalar()
+    finally:
+        engine.dispose()
+    assert indexes == {"callbacks_open_by_number": True, "callbacks_by_closed": False,
+                       "callbacks_by_created": False}
+    # One open request per number still (the partial index), and ids after every one seen.
+    assert callbacks.request(NUMBER, True, "en-US", "busy", [], NOW + 31 * DAY) == (first, False)
+    newest, created = callbacks.request(OTHER, True, "en-US", "busy", [], NOW + 31 * DAY)
+    assert created and newest > third
+
+
+def test_a_recording_of_an_older_ask_never_replaces_a_newer_message(store):
+    callbacks = Callbacks.for_store(store, [Fernet.generate_key().decode()])
+    old, new = "RE" + "8" * 32, "RE" + "9" * 32
+    request_id, _ = callbacks.request(NUMBER, True, "en-US", "busy", [], NOW)
+    assert callbacks.offer_recording(request_id, old, asked=NOW) == ("attached", ())
+    callbacks.request(NUMBER, True, "en-US", "closed", [], NOW + 60)
+    assert callbacks.get(request_id).asked == NOW + 60
+    assert callbacks.offer_recording(request_id, new, asked=NOW + 60.0004) == ("replaced", (old,))
+    # The first ask's callback again: refused, the newer message kept.
+    assert callbacks.offer_recording(request_id, old, asked=NOW) == ("stale", (old,))
+    assert callbacks.get(request_id).recording_sid == new
+    # An ask that may not replace (keyed, not verified) does not make the family's ask older.
+    callbacks.request(NUMBER, False, "en-US", "busy", [], NOW + 120)
+    assert callbacks.get(request_id).asked == NOW + 60
+    # A request with no message yet takes an older ask's, rather than none.
+    other, _ = callbacks.request(OTHER, True, "en-US", "busy", [], NOW)
+    callbacks.request(OTHER, True, "en-US", "busy", [], NOW + 60)
+    assert callbacks.offer_recording(other, "RE" + "a" * 32, asked=NOW) == ("attached", ())
+    # A callback address from before 0010 carries no time: as before.
+    assert callbacks.offer_recording(other, "RE" + "b" * 32) == ("replaced", ("RE" + "a" * 32,))

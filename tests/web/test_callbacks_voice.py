@@ -311,20 +311,24 @@ def test_a_replaced_recording_is_deleted_at_twilio(line, twilio):
     assert [r.path for r in deleted] == [f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{first}.json"]
 
 
-def test_a_replayed_recording_callback_for_a_closed_request_deletes_it_at_twilio(line, twilio):
+def test_a_replayed_recording_callback_for_a_closed_request_deletes_only_what_it_does_not_hold(line, twilio):
     app = line.app()
     client = app.test_client()
     call = to_busy_line(client)
     call.press("3")
     call.press("1")
-    rec = recording_sid()
+    rec, other = recording_sid(), recording_sid()
     record_element(call)
     assert recording_callback(client, call, rec).status_code == 204
     (request,) = requests_of(app)
     Callbacks.for_store(app.extensions["ivr"].store, (KEY,)).close(request.id, "done", "sam", "", time.time())
+    # The message the closed request still holds is the purge's to delete, never a replay's.
     assert recording_callback(client, call, rec).status_code == 204
+    assert [r for r in twilio.requests if r.method == "DELETE"] == []
+    assert requests_of(app)[0].recording_sid == rec
+    assert recording_callback(client, call, other).status_code == 204
     (deleted,) = [r for r in twilio.requests if r.method == "DELETE"]
-    assert deleted.path == f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{rec}.json"
+    assert deleted.path == f"/2010-04-01/Accounts/{ACCOUNT}/Recordings/{other}.json"
     assert deleted.auth == (ACCOUNT, TOKEN)
 
 
