@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import tempfile
@@ -324,6 +325,26 @@ class Texter:
         messages = root.findall("Message")
         assert len(messages) <= 1
         return messages[0].text if messages else None
+
+
+@pytest.fixture(autouse=True)
+def _line_log_in_caplog(request):
+    """For a test that asks for caplog: the line's logger writes to caplog's handler itself, as once an
+    app has set it up it does not propagate to the root logger, where caplog listens (so what caplog
+    sees never depends on which test made the first app)."""
+    if "caplog" not in request.fixturenames:
+        yield
+        return
+    handler = request.getfixturevalue("caplog").handler
+    logger = logging.getLogger("ivr")
+    propagates = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False  # else, before any app, each record would reach the handler twice
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagates
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ warnings, the clinician script in every language, the diagram, roles, and the he
 from __future__ import annotations
 
 import html
-import logging
 import os
 import re
 import sqlite3
@@ -265,22 +264,15 @@ def test_no_caller_number_on_the_status_page():
 def test_with_the_database_down_the_heartbeat_is_skipped_and_counted_and_calls_go_on(tmp_path, caplog):
     # A PostgreSQL that is not there: the line starts (the store checks it on first use) and answers.
     down = f"postgresql://postgres@/postgres?host={tmp_path / 'no-server-here'}"
-    # The line's logger does not propagate to the root, where caplog listens, once an app has set
-    # it up; so caplog's handler goes on it directly, whichever test made the first app.
-    line_log = logging.getLogger("ivr")
-    line_log.addHandler(caplog.handler)
-    try:
-        app = create_app(environment(DATABASE_URL=down))
-        heartbeat = app.extensions[HEARTBEAT]
-        call = Call(app.test_client())
-        assert call.start() is not None
-        wait_for(lambda: heartbeat.missed >= 1)
-        assert heartbeat.beats == 0
-        assert call.press("1") is not None  # still answered
-        assert heartbeat.beat() is False and heartbeat.missed >= 2
-        heartbeat.stop()
-    finally:
-        line_log.removeHandler(caplog.handler)
+    app = create_app(environment(DATABASE_URL=down))
+    heartbeat = app.extensions[HEARTBEAT]
+    call = Call(app.test_client())
+    assert call.start() is not None
+    wait_for(lambda: heartbeat.missed >= 1)
+    assert heartbeat.beats == 0
+    assert call.press("1") is not None  # still answered
+    assert heartbeat.beat() is False and heartbeat.missed >= 2
+    heartbeat.stop()
     warnings = [r for r in caplog.records if r.getMessage().startswith("heartbeat:")]
     assert [r.levelname for r in warnings] == ["WARNING"], warnings
     assert "cannot record itself" in warnings[0].getMessage()
