@@ -73,7 +73,8 @@ def press(menu: Menu, node: str, digits: str, tries: int, reason: str, number: s
     if node == ENTER_NUMBER:
         keyed = keyed_number(digits)
         if keyed is None:
-            return _retry(menu, node, tries, reason, "", own, "callback_bad_number" if digits else "no_input")
+            apology = "callback_bad_number" if digits else _no_number(menu)
+            return _retry(menu, node, tries, reason, "", own, apology)
         return _confirm(menu, reason, keyed)
     if node == CONFIRM_NUMBER:
         if digits == USE_KEY and keyed_number(number[2:]) is not None:
@@ -86,7 +87,13 @@ def press(menu: Menu, node: str, digits: str, tries: int, reason: str, number: s
 
 def silence(menu: Menu, node: str, tries: int, reason: str, number: str, own: str | None) -> Turn:
     """The caller pressed nothing at one of the flow's nodes."""
-    return _retry(menu, node, tries, reason, number, own, "no_input")
+    apology = _no_number(menu) if node == ENTER_NUMBER else "no_input"
+    return _retry(menu, node, tries, reason, number, own, apology)
+
+
+def _no_number(menu: Menu) -> str:
+    # Where a number is asked for, "I did not hear a choice" would puzzle; older files lack the phrase.
+    return "callback_no_number" if "callback_no_number" in menu.phrases else "no_input"
 
 
 def _confirm(menu: Menu, reason: str, number: str, tries: int = 0, say: tuple[str, ...] = ()) -> Turn:

@@ -121,6 +121,8 @@ PHRASES = {
     "callback_from": Field("text", "That the call back comes from the clinic.", required=False,
                            placeholders=("name",)),
     "callback_texted": Field("text", "Said when a confirmation text was sent.", required=False),
+    "callback_no_number": Field("text", "Said when nothing was keyed where the phone number is asked for "
+                                        "(without it, no_input).", required=False),
     "callback_full": Field("text", "Said (and texted) when the line has taken all the callback requests "
                                    "it may this hour or day, with the scheduling {number}.",
                            required=False, placeholders=("number",), needs=("number",)),

@@ -255,6 +255,16 @@ def test_silence_at_the_number_is_asked_again_not_an_error(line):
     assert call.heard == BEFORE_TONE
 
 
+def test_silence_where_the_number_is_keyed_says_no_number_was_heard(line):
+    app = line.app()
+    call = to_busy_line(app.test_client())
+    call.press("3")
+    call.press("2")
+    call.wait()
+    assert call.heard == ("Sorry, I did not hear a number. Please enter the 10-digit phone number we "
+                          "should call, starting with the area code, without a 1 in front.")
+
+
 # -- the message -----------------------------------------------------------------------------------
 
 def test_silence_before_the_tone_still_leaves_the_request_without_a_message(line):
