@@ -11,7 +11,7 @@ import pytest
 from conftest import ACCOUNT, TOKEN
 from console_helpers import add_account, console_app, sign_in, token_in
 from cryptography.fernet import Fernet
-from fake_twilio import FakeTwilio, recording_sid, silent_mp3
+from fake_twilio import recording_sid, silent_mp3
 from sqlalchemy import create_engine, text
 
 from ivr.console.auth import EXTENSION
@@ -27,9 +27,8 @@ OTHER = "+15025550166"
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(ACCOUNT, TOKEN) as fake:
-        yield fake
+def fake(twilio):
+    return twilio  # the root conftest's fake Twilio REST API
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from conftest import close_app
 from console_helpers import add_account, console_app, sign_in
 from dashboard_helpers import counts, tables_in
 from sqlalchemy import text
+from test_usage_totals import read
 
 from ivr.storage.sql import make_engine, upgrade
 from ivr.storage.tables import events
@@ -35,15 +36,6 @@ ROWS = [row(START + 3600, "callback_requested", "call1", "closed"),
         row(START + DAY + 100, "callback_requested", "text1", "text"),
         row(START + DAY + 200, "callback_closed", "callback-2", "unreachable", 90 * MINUTE),
         row(START + DAY + 300, "callback_closed", "callback-3", "done", 30 * MINUTE)]
-
-
-def read(url: str, fn, *args):
-    engine = make_engine(url)
-    try:
-        with engine.begin() as connection:
-            return fn(connection, *args)
-    finally:
-        engine.dispose()
 
 
 def test_the_median_of_a_histogram():
