@@ -25,6 +25,7 @@ from .settings import StartupError, read_settings
 from .storage import Store, StoreError, StoreKeyMismatch, StoreSchemaBehind, is_sqlite, open_store
 from .storage.versions import Versions
 from .webhooks.outbound import TextSender
+from .webhooks.sealed import Seal
 from .webhooks.signature import TokenValidator
 
 # Twilio's largest webhook, a 1,600-character text even in 3-byte characters (percent-encoded, 9
@@ -249,7 +250,9 @@ def create_app(test_config: dict[str, str] | None = None, clock: Clock | None = 
     if announcer is not None and not settings.console:
         log.warning("IVR_CALLBACK_NOTIFY is %s but IVR_CONSOLE is off: staff will be told of callback "
                     "requests they cannot open.", settings.callback_notify)
-    app.extensions["ivr"] = Line(live_menu, settings, validator, store, sender, conversation, announcer)
+    seal = Seal(settings.callback_seal_key) if desk is not None else None
+    app.extensions["ivr"] = Line(live_menu, settings, validator, store, sender, conversation, announcer,
+                                 seal)
     from .heartbeat import EXTENSION as HEARTBEAT
     from .heartbeat import Heartbeat
     from .storage.workers import Workers

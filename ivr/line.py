@@ -15,6 +15,7 @@ from .model.menu import Menu
 from .settings import Settings
 from .storage import Store
 from .webhooks.outbound import TextSender
+from .webhooks.sealed import Seal
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Line:
     conversation: Conversation  # steps every call and text, with the live clock, texting and events
     # Tells staff of new callback requests (IVR_CALLBACK_NOTIFY); None when it is none.
     announcer: Announcer | None = None
+    # Seals a keyed callback number in a call's URLs; None when the line takes no callback requests.
+    seal: Seal | None = None
 
     @property
     def menu(self) -> Menu:

@@ -10,13 +10,30 @@ from ..model.hours import describe_opening
 from ..model.matching import normalise
 from ..model.menu import Menu
 from ..model.phone import for_reading, for_speaking, is_textable_caller
-from .engine import SPEECH_CONFIDENCE, CallbackAsk, Gather, Record, Reply, Turn, _reply, spoken, written
+from .engine import (
+    CLOSED,
+    LAST_OFFER,
+    SPEECH_CONFIDENCE,
+    UNAVAILABLE,
+    CallbackAsk,
+    Gather,
+    Record,
+    Reply,
+    Turn,
+    _reply,
+    goodbye,
+    spoken,
+    written,
+)
 
 # The callback flow's own nodes (menus.yaml ids cannot start with "_").
 OWN_NUMBER = "_cb_own"  # "we will call you back at the number ending in ..."
 ENTER_NUMBER = "_cb_enter"  # key in 10 digits
 CONFIRM_NUMBER = "_cb_confirm"  # the keyed number read back
 NODES = (OWN_NUMBER, ENTER_NUMBER, CONFIRM_NUMBER)
+# Every node the line itself answers at (no menus.yaml node): where scheduling cannot answer, and
+# the callback flow.
+OWN_NODES = (UNAVAILABLE, CLOSED, LAST_OFFER, *NODES)
 USE_KEY, OTHER_KEY = "1", "2"
 NUMBER_DIGITS = 10
 # Words a text asks to be called back with (the whole text, normalised: no accents, lower case),
@@ -29,6 +46,12 @@ BUILT_IN_WORDS = {
 _DIGITS = re.compile(r"[0-9]{10}\Z")
 # When `ivr check` works out the longest texted reply: a Saturday, so an opening date is a while off.
 REVIEW_MOMENT = datetime(2026, 1, 10, 15, 0, tzinfo=timezone.utc)
+
+
+def is_private(turn: Turn) -> bool:
+    """Whether `turn` may hold a family's number (or its last digits) or a request's id: such a turn,
+    and its document, is worked out afresh and never kept with the menu."""
+    return turn.record is not None or (turn.gather is not None and turn.gather.node in NODES)
 
 
 def own_number(caller: str, attestation: str) -> str | None:
@@ -127,18 +150,15 @@ def full(menu: Menu) -> Turn:
 
 
 def _goodbye(menu: Menu, phrase: str) -> Turn:
-    number = for_speaking(menu.operator_number)
-    said = (spoken(menu, menu.phrases[phrase], number=number), spoken(menu, menu.phrases["goodbye"]))
-    return Turn(say=said, hangup=True)
+    return goodbye(menu, (spoken(menu, menu.phrases[phrase], number=for_speaking(menu.operator_number)),))
 
 
-def record(menu: Menu, request_id: int, texted: bool, max_seconds: int, transcribe: bool) -> Turn:
+def record(menu: Menu, message: Record) -> Turn:
     """The request is recorded: say so (a caller who hangs up at the tone knows it is kept), the
-    emergency notice (nobody listens to the message before the next opening), then the message."""
+    emergency notice (nobody listens to the message before the next opening), then record `message`."""
     phrases = menu.phrases
     said = (phrases["callback_thanks"], menu.emergency, phrases["callback_message"])
-    return Turn(say=tuple(spoken(menu, line) for line in said),
-                record=Record(request_id, texted, max_seconds, transcribe))
+    return Turn(say=tuple(spoken(menu, line) for line in said), record=message)
 
 
 def _next_lines(menu: Menu, opening: datetime | None, now: datetime, fill) -> tuple[str, ...]:
@@ -164,7 +184,7 @@ def done(menu: Menu, opening: datetime | None, now: datetime, texted: bool) -> T
     said = what_next(menu, opening, now)
     if texted:
         said += (spoken(menu, menu.phrases["callback_texted"]),)
-    return Turn(say=said + (spoken(menu, menu.phrases["goodbye"]),), hangup=True)
+    return goodbye(menu, said)
 
 
 def confirmation_text(menu: Menu, opening: datetime | None, now: datetime) -> str:

@@ -341,7 +341,7 @@ def _offers_text(menu: Menu, node: Node) -> bool:
     # A summary, or the scheduling number while the line is closed.
     if node.type == "transfer" and not menu.phrases.get("text_number_key"):
         return False
-    return node.type in ("summary", "transfer") and all(menu.phrases.get(p) for p in TEXT_PHRASES)
+    return node.type in ("summary", "transfer") and offers_texts(menu)
 
 
 def heard(menu: Menu, node_id: str, speech: str, confidence: float | None, tries: int = 0, *,
@@ -539,6 +539,16 @@ def _press_unavailable(menu: Menu, digits: str, tries: int, reason: str, callbac
                            callbacks)
 
 
+def goodbye(menu: Menu, say: tuple[str, ...] = ()) -> Turn:
+    """Say `say`, then goodbye, and hang up."""
+    return Turn(say=(*say, spoken(menu, menu.phrases["goodbye"])), hangup=True)
+
+
+def offers_texts(menu: Menu) -> bool:
+    """Whether the menu offers texts at all ("text me this": every text_ phrase)."""
+    return all(menu.phrases.get(p) for p in TEXT_PHRASES)
+
+
 def offers_callbacks(menu: Menu) -> bool:
     """Whether `menu` has every sentence of the callback flow (the line must take requests too)."""
     return all(menu.phrases.get(p) for p in CALLBACK_PHRASES)
@@ -552,7 +562,7 @@ def _press_last_offer(menu: Menu, digits: str, callbacks: bool) -> Turn:
     """The last offer before goodbye: 3 asks for a call back, anything else (or nothing) ends the call."""
     if digits == CALLBACK_KEY and callbacks:
         return Turn(start_callback="retries")
-    return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
+    return goodbye(menu)
 
 
 def speech_hints(menu: Menu, node_id: str | None = None) -> tuple[str, ...]:
@@ -611,7 +621,7 @@ def _own_node_retry(menu: Menu, node_id: str, tries: int, apology: str, reason: 
     if tries + 1 > menu.no_input_retries:
         if callbacks:
             return Turn(say=said, prompt=_callback_offer(menu, True), gather=Gather(LAST_OFFER))
-        return Turn(say=(spoken(menu, menu.phrases["goodbye"]),), hangup=True)
+        return goodbye(menu)
     if node_id == CLOSED:
         return closed(menu, say=said, tries=tries + 1, callbacks=callbacks)
     return _unavailable(menu, tries + 1, say=said, reason=reason, callbacks=callbacks)

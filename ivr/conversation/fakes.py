@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..model.menu import Menu
 from .ports import CallbacksFull
+from .text_me import CONFIRMATION
 
 
 class PretendTexting:
@@ -21,7 +22,7 @@ class PretendTexting:
 
     def text_confirmation(self, menu: Menu, call, body: str) -> str:
         """Pretend to text a callback request's confirmation."""
-        self.asked.append("_callback")
+        self.asked.append(CONFIRMATION)
         return self.outcome
 
 

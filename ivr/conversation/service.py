@@ -13,7 +13,7 @@ from ..model.matching import normalise
 from ..model.menu import Menu
 from ..model.phone import is_textable_caller
 from . import callback_flow, engine
-from .engine import CallbackAsk, Reply, Turn
+from .engine import CallbackAsk, Record, Reply, Turn
 from .ports import CallbackDesk, CallbacksFull, Clock, Events, OptOuts, StorageUnavailable, Texting
 
 # Twilio's DialCallStatus, as usage events count it.
@@ -247,16 +247,15 @@ class Conversation:
         self.events.record(call.sid, _request_event(new), None, menu.language, ask.reason)
         texted = False
         # Only to the caller's own, attested number: a keyed one is not known to be theirs.
-        if ask.verified and ask.number == call.caller and offers_texts(menu):
+        if ask.verified and ask.number == call.caller and engine.offers_texts(menu):
             body = callback_flow.confirmation_text(menu, self._opening(menu, now), now)
             outcome = self.texting.text_confirmation(menu, call, body)
             self.events.record(call.sid, "callback_text", None, menu.language, outcome)
             texted = outcome == "sent"
-        turn = callback_flow.record(menu, request_id, texted, self.callbacks.record_seconds,
-                                    self.callbacks.transcribe)
         # Only the caller's own, attested number may replace a message the request already has.
-        return replace(turn, record=replace(turn.record, may_replace=ask.verified,
-                                            asked=now.timestamp()))
+        return callback_flow.record(menu, Record(request_id, texted, self.callbacks.record_seconds,
+                                                 self.callbacks.transcribe, may_replace=ask.verified,
+                                                 asked=now.timestamp()))
 
     def _opening(self, menu: Menu, now: datetime) -> datetime | None:
         """When scheduling next opens, or None when it is open now or the file has no hours."""
@@ -268,8 +267,7 @@ class Conversation:
         """After the message was recorded (or the caller said nothing): what happens next, goodbye."""
         menu = engine.translation(line, call.language)
         if self.callbacks is None or not engine.offers_callbacks(menu):  # turned off during the call
-            return CallStep(Turn(say=(engine.spoken(menu, menu.phrases["goodbye"]),), hangup=True), menu,
-                            call.informed)
+            return CallStep(engine.goodbye(menu), menu, call.informed)
         now = self.clock()
         return CallStep(callback_flow.done(menu, self._opening(menu, now), now, texted), menu, call.informed)
 
@@ -310,9 +308,7 @@ class Conversation:
             log.info("call %s: scheduling is closed; hours and number given instead", call.sid)
             self.events.record(call.sid, "closed_message", menu.operator, menu.language)
         informed = call.informed
-        private = turn.record is not None or \
-            (turn.gather is not None and turn.gather.node in callback_flow.NODES)
-        if not informed and not private:
+        if not informed and not callback_flow.is_private(turn):
             # The general-information sentence, once per call, after the first summary (never worked
             # out for a turn holding a family's number or request: it would be kept with the menu).
             told = _turn(engine.with_general_info, menu, turn)
@@ -403,13 +399,7 @@ class Conversation:
 
 def known(menu: Menu, node: str) -> str:
     """`node` if it is one of the line's own (a forged address could carry anything)."""
-    own = (engine.UNAVAILABLE, engine.CLOSED, engine.LAST_OFFER, *callback_flow.NODES)
-    return node if node in menu.nodes or node in own else "(unknown node)"
-
-
-def offers_texts(menu: Menu) -> bool:
-    """Whether the menu offers texts at all ("text me this": every text_ phrase)."""
-    return all(menu.phrases.get(p) for p in engine.TEXT_PHRASES)
+    return node if node in menu.nodes or node in callback_flow.OWN_NODES else "(unknown node)"
 
 
 def _turn(step, menu: Menu, *args) -> Turn:

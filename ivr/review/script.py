@@ -246,8 +246,6 @@ EXAMPLE_CALLER, EXAMPLE_KEYED = "+15025550123", "5025550199"
 
 def _callback_section(menu: Menu) -> Section:
     """Asking for a callback: said and texted only on a line that takes callback requests."""
-    from datetime import datetime, timezone
-
     from ..conversation import callback_flow
 
     busy = engine.dial_ended(menu, "busy")
@@ -255,7 +253,7 @@ def _callback_section(menu: Menu) -> Section:
     keyed = callback_flow.start(menu, "busy", None)
     read_back = callback_flow.press(menu, callback_flow.ENTER_NUMBER, EXAMPLE_KEYED, 0, "busy", "", None)
     wrong = callback_flow.press(menu, callback_flow.ENTER_NUMBER, "12", 0, "busy", "", None)
-    now = datetime(2026, 1, 10, 15, 0, tzinfo=timezone.utc)  # a Saturday
+    now = callback_flow.REVIEW_MOMENT  # a Saturday
     opening = menu.hours.next_opening(now) if menu.hours is not None else None
     entries = [
         Entry("Where scheduling cannot answer", _only_new(offered, busy),
@@ -267,7 +265,7 @@ def _callback_section(menu: Menu) -> Section:
         Entry("The number read back", _turn_lines(read_back), note=f"after keying {EXAMPLE_KEYED}"),
         Entry("A number that is not right", _only_new(wrong, keyed),
               note="then the request again; after the retries, the apology below and goodbye"),
-        Entry("The message", _turn_lines(callback_flow.record(menu, 1, False, 60, False)),
+        Entry("The message", _turn_lines(callback_flow.record(menu, engine.Record(1, False, 60))),
               note="then a tone, and the family speaks until # (at most IVR_CALLBACK_RECORD_SECONDS)"),
         Entry("What happens next", _turn_lines(callback_flow.done(menu, None, now, True)),
               note="the sentence about a text only when one was sent"),

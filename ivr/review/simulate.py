@@ -9,6 +9,7 @@ from ..conversation.engine import Turn
 from ..conversation.fakes import PretendDesk, PretendTexting
 from ..conversation.ports import Clock
 from ..conversation.service import Call, Conversation, Text, utc_now
+from ..conversation.text_me import CONFIRMATION
 from ..model.menu import Menu
 from ..model.phone import for_reading
 
@@ -81,7 +82,7 @@ def call(menu: Menu, inputs: Iterable[str], out: Callable[[str], None], clock: C
                     f"topics: {', '.join(topics) or 'none'}; nothing is kept]")
             desk.requests.clear()
         for asked in texting.asked:
-            out("[the line texts the callback confirmation to the caller's phone]" if asked == "_callback"
+            out("[the line texts the callback confirmation to the caller's phone]" if asked == CONFIRMATION
                 else f"[the line texts the summary of '{asked}' to the caller's phone]")
         texting.asked.clear()
         if after.menu is not step.menu:

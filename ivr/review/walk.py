@@ -142,7 +142,7 @@ def _report_traps(menu: Menu, edges, reaches_operator: set[Gather], report: Walk
 
 # The line's own messages where scheduling cannot answer, and the callback flow: they end with the
 # scheduling number and goodbye rather than a transfer.
-OWN_NODES = (engine.UNAVAILABLE, engine.CLOSED, engine.LAST_OFFER, *callback_flow.NODES)
+OWN_NODES = callback_flow.OWN_NODES
 
 
 def _problem(menu: Menu, state: Gather, message: str) -> Problem:

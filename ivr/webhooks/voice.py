@@ -17,7 +17,6 @@ from ..line import current_line
 from ..logs import printable
 from ..model.menu import NODE_ID
 from ..model.phone import is_callable_caller_id
-from .sealed import Seal
 from .signature import require_twilio_signature
 from .twiml import ASKED, ATTESTATION, INFORMED, NUMBER, REPLACES, REQUEST, TEXTED, TOPICS, WHY, Urls, render
 
@@ -37,27 +36,24 @@ def _document(step: CallStep, call: Call) -> str:
     document is the same for every caller, so it is kept with the menu it came from."""
     prefix = current_line().settings.public_base_url or request.script_root
     menu = step.menu
-    if step.turn.dial:
-        return render(step.turn, menu, _urls(prefix, step, call), _caller_id())
-    gather = step.turn.gather
-    if step.turn.record is not None or (gather is not None and gather.node in callback_flow.NODES):
-        # A request's id, a number (or its last digits), a number sealed afresh: never kept with the menu.
-        return render(step.turn, menu, _urls(prefix, step, call), None)
-    topics = listened(step, call.topics) if _conversation().takes_callbacks else ()
-    key = ("twiml", step.turn, prefix, step.informed, call.attestation, topics)
-    return menu.remembered(key, lambda: render(step.turn, menu, _urls(prefix, step, call), None))
-
-
-def _urls(prefix: str, step: CallStep, call: Call) -> Urls:
-    language = step.menu.language if step.menu.is_translation else ""
     # Topics are carried only for a callback request: a line that takes none keeps them out of URLs.
     topics = listened(step, call.topics) if _conversation().takes_callbacks else ()
+    urls = _urls(prefix, step, call, topics)
+    if step.turn.dial:
+        return render(step.turn, menu, urls, _caller_id())
+    if callback_flow.is_private(step.turn) or topics:
+        # A request's id, a number (or its last digits), a number sealed afresh, or the summaries this
+        # caller heard (a sequence of up to MAX_TOPICS: too many to keep): worked out afresh.
+        return render(step.turn, menu, urls, None)
+    key = ("twiml", step.turn, prefix, step.informed, call.attestation)
+    return menu.remembered(key, lambda: render(step.turn, menu, urls, None))
+
+
+def _urls(prefix: str, step: CallStep, call: Call, topics: tuple[str, ...]) -> Urls:
+    language = step.menu.language if step.menu.is_translation else ""
+    seal = current_line().seal
     return Urls(prefix, url_for, request.script_root, language, step.informed, call.attestation,
-                topics, _seal().seal)
-
-
-def _seal() -> Seal:
-    return Seal(current_line().settings.callback_seal_key)
+                topics, seal.seal if seal is not None else None)
 
 
 def _answer(step: CallStep, call: Call, how: str = "", node: str = "") -> Response:
@@ -86,8 +82,8 @@ def _reason(args) -> str:
 
 def _number(args) -> str:
     """The keyed callback number sealed in the URL ("" when absent, altered or expired)."""
-    sealed = args.get(NUMBER, "")
-    return _seal().open(sealed) if sealed and len(sealed) < 400 else ""
+    sealed, seal = args.get(NUMBER, ""), current_line().seal
+    return seal.open(sealed) if seal is not None and sealed and len(sealed) < 400 else ""
 
 
 def _topics(args) -> tuple[str, ...]:
