@@ -28,8 +28,10 @@ SECURITY_HEADERS = {
 
 def init_app(app: Flask) -> None:
     """Add the console to the line's app: its blueprint, Flask-Login, CSRF and headers."""
+    from ..recordings import Recordings
     from ..review.draft import MAX_DRAFT_BYTES
     from ..storage.accounts import Accounts
+    from ..storage.callbacks import Callbacks
     from ..storage.second_factors import SecondFactors
     from . import callbacks, dashboard, editor, simulator, status, two_factor_views, versions  # noqa: F401  (their pages join the blueprint)
     from .auth import EXTENSION, Console, login_manager
@@ -37,11 +39,13 @@ def init_app(app: Flask) -> None:
 
     line = app.extensions["ivr"]
     settings = line.settings
+    waiting = Callbacks.for_store(line.store, settings.callback_keys) if settings.callback_keys else None
     app.extensions[EXTENSION] = Console(Accounts.for_store(line.store),
                                         idle_seconds=settings.console_idle_minutes * 60,
                                         lifetime_seconds=settings.console_session_hours * 3600,
                                         second_factors=SecondFactors.for_store(line.store,
-                                                                               settings.console_key))
+                                                                               settings.console_key),
+                                        callbacks=waiting, recordings=Recordings.from_settings(settings))
     app.config.update(
         # CSRF tokens are signed with a key of the console's own, and checked only on console
         # forms (the webhooks are checked by Twilio's signature instead).

@@ -13,7 +13,9 @@ from functools import wraps
 from flask import abort, current_app, redirect, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from ..recordings import Recordings
 from ..storage.accounts import Accounts, User
+from ..storage.callbacks import Callbacks
 from ..storage.second_factors import SecondFactors
 from . import passwords
 from .roles import SEES_FAMILIES, may
@@ -43,6 +45,10 @@ class Console:
     lifetime_seconds: int
     clock: Callable[[], float] = field(default=time.time)  # tests move it on
     second_factors: SecondFactors | None = None
+    # The callback queue's requests (None: IVR_CALLBACK_KEYS unset) and the account's recordings at
+    # Twilio (None: no TWILIO_ACCOUNT_SID), made once so their keys and HTTP connections are reused.
+    callbacks: Callbacks | None = None
+    recordings: Recordings | None = None
 
 
 def console() -> Console:
@@ -130,16 +136,12 @@ def sign_in(username: str, password: str) -> User | None:
     if user.disabled:
         audit("failed sign-in", user.username, "account disabled", actor="")
         return None
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user, now):
         audit("failed sign-in", user.username,
               "account locked" if user.failed_count == 0 else "too soon after a wrong password", actor="")
         return None
     if not matches:
-        locked = state.accounts.record_failure(user.id, now, LOCK_AFTER, LOCK_SECONDS, PAUSES)
-        audit("failed sign-in", user.username, "wrong password", actor="")
-        if locked:
-            audit("lock-out", user.username, f"{LOCK_AFTER} wrong passwords: locked for "
-                                              f"{LOCK_SECONDS // 60} minutes", actor="")
+        _count_failure(user, now, "failed sign-in", "wrong password", "wrong passwords", PAUSES)
         return None
     two_factor = needs_second_factor(user.role)
     # An account asked for a code keeps its count of wrong tries until the code is right too, so
@@ -204,13 +206,26 @@ def complete_sign_in(user: User, how: str) -> None:
 def second_factor_failed(user: User, why: str) -> bool:
     """Count a wrong code as a wrong password is counted; True if the account locked now (the
     half-signed-in state then ends)."""
-    state = console()
-    locked = state.accounts.record_failure(user.id, state.clock(), LOCK_AFTER, LOCK_SECONDS)
-    audit("failed second factor", user.username, why, actor="")
+    locked = _count_failure(user, console().clock(), "failed second factor", why, "wrong passwords or codes")
     if locked:
-        audit("lock-out", user.username, f"{LOCK_AFTER} wrong passwords or codes: locked for "
-                                          f"{LOCK_SECONDS // 60} minutes", actor="")
         session.clear()
+    return locked
+
+
+def is_locked(user: User, now: float) -> bool:
+    """Whether `user` may not sign in at `now`: locked out, or too soon after a wrong password."""
+    return user.locked_until is not None and user.locked_until > now
+
+
+def _count_failure(user: User, now: float, action: str, why: str, wrong: str,
+                   pauses: tuple[float, ...] = ()) -> bool:
+    """Count one wrong password or code (audited as `action`, `why`); True if the account locked now,
+    after LOCK_AFTER `wrong` ones in a row."""
+    locked = console().accounts.record_failure(user.id, now, LOCK_AFTER, LOCK_SECONDS, pauses)
+    audit(action, user.username, why, actor="")
+    if locked:
+        audit("lock-out", user.username, f"{LOCK_AFTER} {wrong}: locked for {LOCK_SECONDS // 60} minutes",
+              actor="")
     return locked
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..line import current_line
 from ..model.phone import for_reading
-from ..recordings import MediaError, Recordings
+from ..recordings import MediaError
 from ..storage import StoreError
 from ..storage.callbacks import (
     CLOSED_STATES,
@@ -30,6 +30,7 @@ from .dashboard import CALLBACK_REASON_LABELS as REASONS
 from .dashboard import _title
 from .forms import MAX_ID
 from .views import bp
+from .views import when as format_when
 
 log = logging.getLogger("ivr")
 NOTE_LIMIT = 1000  # characters of a staff note
@@ -51,10 +52,7 @@ def subject(request_id: int) -> str:
 
 def requests() -> Callbacks | None:
     """The line's callback requests, or None when they are off (no IVR_CALLBACK_KEYS)."""
-    line = current_line()
-    if not line.settings.callback_keys:
-        return None
-    return Callbacks.for_store(line.store, line.settings.callback_keys)
+    return console().callbacks
 
 
 def age(seconds: float) -> str:
@@ -172,7 +170,7 @@ def callback_recording(request_id: int):
     """The family's message, fetched from Twilio's REST API and streamed on: the page holds only this
     address, never Twilio's, and nothing is kept on disk or in caches."""
     found = _summary(request_id)
-    recordings = Recordings.from_settings(current_line().settings)
+    recordings = console().recordings
     if not found.recording_sid or recordings is None:
         abort(404)
     byte_range = request.headers.get("Range")
@@ -225,7 +223,7 @@ def take_callback(request_id: int):
         requests().claim(request_id, current_user.username, console().clock(), over=over)
     except CallbackTakenError as error:
         when = taken_at(request_id, found.created)
-        at = f" at {current_app.jinja_env.filters['when'](when)}" if when else ""
+        at = f" at {format_when(when)}" if when else ""
         flash(f"Nothing changed: {error.taken_by} took callback request {request_id}{at}. "
               "Take it over only if they are not calling the family.")
         return _back(request_id)

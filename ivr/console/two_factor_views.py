@@ -19,11 +19,12 @@ from .auth import (
     complete_sign_in,
     console,
     half_signed_in,
+    is_locked,
     role_required,
     second_factor_failed,
 )
 from .forms import ButtonForm
-from .views import _safe_next, bp
+from .views import _account, _safe_next, bp
 
 WRONG_CODE = ("That code is not right, or it was already used. Enter the code your app shows now "
               "(a new one comes every 30 seconds), or one of your recovery codes.")
@@ -87,9 +88,8 @@ def two_factor_page():
 
 
 def _refused_now(user) -> bool:
-    """Locked out, or too soon after a wrong password (the account's row, read again now)."""
-    fresh = console().accounts.get_user(user.id)
-    return fresh is None or (fresh.locked_until is not None and fresh.locked_until > console().clock())
+    """Locked out, or too soon after a wrong password (`user` as half_signed_in read it this request)."""
+    return is_locked(user, console().clock())
 
 
 def _code_page(form: CodeForm, error: str | None, status: int | None = None):
@@ -151,9 +151,7 @@ def reset_second_factor(user_id: int):
     if not ButtonForm().validate_on_submit():
         abort(400)
     state = console()
-    user = state.accounts.get_user(user_id)
-    if user is None:
-        abort(404)
+    user = _account(user_id)
     if user.username == current_user.username:
         flash("You cannot reset your own second factor: ask another administrator, or use "
               "`ivr users reset-2fa`.")

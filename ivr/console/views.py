@@ -29,7 +29,8 @@ def _check_csrf():
 
 
 @bp.app_template_filter("when")
-def _when(seconds: float | None) -> str:
+def when(seconds: float | None) -> str:
+    """A moment as staff read it: "2026-12-03 14:05 UTC" ("" for none)."""
     if seconds is None:
         return ""
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

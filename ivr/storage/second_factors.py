@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, delete, func, or_, select, update
 
-from .accounts import Runner
-from .tables import console_sessions, recovery_codes, second_factors
+from .accounts import Runner, _revoke_all
+from .tables import recovery_codes, second_factors
 
 # HKDF's "info": the key for this one purpose, never equal to another key derived from the same one.
 SECRETS_KEY_INFO = b"ivr console second factor secrets"
@@ -161,8 +161,7 @@ class SecondFactors:
         again at its next sign-in. True if it had one."""
         def write(connection: Connection) -> bool:
             had = _forget(connection, account)
-            connection.execute(update(console_sessions).where(console_sessions.c.user_id == account)
-                               .values(revoked=True))
+            _revoke_all(connection, account)
             return had
 
         return self._run("reset a second factor in", write, True)
