@@ -4,9 +4,6 @@ Every view, play and change is in the audit log, naming the request by its id al
 
 from __future__ import annotations
 
-import logging
-from functools import wraps
-
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +11,6 @@ from sqlalchemy import select
 from ..line import current_line
 from ..model.phone import for_reading
 from ..recordings import MediaError
-from ..storage import StoreError
 from ..storage.callbacks import (
     CLOSED_STATES,
     CallbackError,
@@ -32,12 +28,10 @@ from .forms import MAX_ID
 from .views import bp
 from .views import when as format_when
 
-log = logging.getLogger("ivr")
 NOTE_LIMIT = 1000  # characters of a staff note
 QUEUE_LIMIT = 500  # requests listed (the purge keeps the table far smaller)
 STATUSES = {"new": "New", "in_progress": "In progress", "done": "Done", "unreachable": "Could not reach"}
 LANGUAGES = {"en": "English", "es": "Spanish"}
-UNREACHABLE = "The line's database cannot be reached right now. Try again in a minute."
 ID = f"<int(max={MAX_ID}):request_id>"
 # Every GET of a message is a listen and is audited, but a browser fetches one play in several ranges
 # (and seeks): at most one "callback message played" per account and request in this many seconds.
@@ -85,24 +79,8 @@ def _status(status: str) -> str:
     return STATUSES.get(status, status)
 
 
-def _database_down_is_503(view):
-    """A page or change of the queue while the database cannot be reached: a 503 that says so (the
-    error names the database, never a request's number), not an error page."""
-    @wraps(view)
-    def guarded(*args, **kwargs):
-        try:
-            return view(*args, **kwargs)
-        except StoreError as error:
-            log.warning("callback queue: %s", error)
-            return render_template("console/error.html", title="Callback requests unavailable",
-                                   message=UNREACHABLE), 503
-
-    return guarded
-
-
 @bp.get("/callbacks")
 @role_required("scheduler")
-@_database_down_is_503
 def callbacks_queue():
     """The queue: the waiting requests newest first, then the closed ones; no numbers."""
     found = requests()
@@ -138,7 +116,6 @@ def taken_at(request_id: int, since: float) -> float | None:
 
 @bp.get(f"/callbacks/{ID}")
 @role_required("scheduler")
-@_database_down_is_503
 def callback_page(request_id: int):
     """One request: its number (and tel: link), topics, message, and the forms to take and close it."""
     found = requests()
@@ -165,7 +142,6 @@ def callback_page(request_id: int):
 
 @bp.get(f"/callbacks/{ID}/recording")
 @role_required("scheduler")
-@_database_down_is_503
 def callback_recording(request_id: int):
     """The family's message, fetched from Twilio's REST API and streamed on: the page holds only this
     address, never Twilio's, and nothing is kept on disk or in caches."""
@@ -214,7 +190,6 @@ def _closed_kindly(request_id: int):
 
 @bp.post(f"/callbacks/{ID}/take")
 @role_required("scheduler")
-@_database_down_is_503
 def take_callback(request_id: int):
     """Take the request (or, with `over`, take it over from who has it), only if no one else has."""
     found = _summary(request_id)
@@ -240,7 +215,6 @@ def _note() -> str:
 
 @bp.post(f"/callbacks/{ID}/note")
 @role_required("scheduler")
-@_database_down_is_503
 def note_callback(request_id: int):
     """Save the staff note."""
     _summary(request_id)
@@ -252,7 +226,6 @@ def note_callback(request_id: int):
 
 @bp.post(f"/callbacks/{ID}/close")
 @role_required("scheduler")
-@_database_down_is_503
 def close_callback(request_id: int):
     """Close the request as done or could not reach, with the note."""
     found = _summary(request_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from ..storage import StoreError
 from ..storage.accounts import AccountError, normal_username
 from . import passwords
 from .auth import SIGN_IN_REFUSED, audit, console, needs_second_factor, role_required, sign_in, sign_out
@@ -18,6 +20,7 @@ from .roles import DESCRIPTIONS, ROLES
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/static")
 csrf = CSRFProtect()
+log = logging.getLogger("ivr")
 AUDIT_PAGE = 200  # entries on a page of the audit log
 
 
@@ -183,6 +186,16 @@ def _csrf_refused(error):
     return render_template("console/error.html", title="Form expired",
                            message="The form was missing its security token or it had expired. "
                                    "Go back, reload the page and try again."), 400
+
+
+@bp.errorhandler(StoreError)
+def _database_down(error):
+    # Any console page or change while the line's database cannot be reached: a 503 that says so
+    # (the error names the database, never a family's number). The dashboard words its own.
+    log.warning("console: %s", error)
+    return render_template("console/error.html", title="Database unavailable",
+                           message="The line's database cannot be reached right now. "
+                                   "Try again in a minute."), 503
 
 
 @bp.errorhandler(401)

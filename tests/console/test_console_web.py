@@ -350,3 +350,20 @@ def test_the_console_on_postgresql(postgres_url):
     post_form(client, "/console/", "/console/sign-out")
     assert client.get("/console/").status_code == 302
     close_app(app)
+
+
+def test_any_console_page_with_the_database_failing_is_a_503_that_says_so(app, client):
+    add_account(app, "ada", "admin")
+    sign_in(client, "ada")
+    engine = create_engine(app.extensions["ivr"].settings.database_url)
+    with engine.begin() as connection:  # the accounts page reads every second factor
+        connection.execute(text("ALTER TABLE second_factors RENAME TO second_factors_away"))
+    try:
+        response = client.get("/console/accounts")
+        assert response.status_code == 503
+        assert "database cannot be reached right now." in response.get_data(as_text=True)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("ALTER TABLE second_factors_away RENAME TO second_factors"))
+        engine.dispose()
+    assert client.get("/console/accounts").status_code == 200
