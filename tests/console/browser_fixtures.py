@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import ARGS, CHROMIUM, serving
+from conftest import IN_CI
 from console_helpers import console_app
 
 
@@ -19,9 +20,13 @@ def served():
 
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright; skipped where it is not installed."""
+    """Debian's headless Chromium driven by Playwright; skipped where it is not installed, except in
+    CI (CI=true), where a missing browser fails the browser tests instead of passing them unseen."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(missing + "; .ci/run installs it")
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
